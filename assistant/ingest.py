@@ -157,7 +157,7 @@ def ingest(
     """Bring the store in line with ``paths``; see the module docstring for the guarantees."""
     from .chunker import chunk_document
     from .embeddings import get_embedder
-    from .lexical import load_or_build
+    from .lexical import lexical_is_current, load_or_build
     from .loaders import load_document
     from .store import Store
 
@@ -189,9 +189,11 @@ def ingest(
             else:
                 todo.append(t)
 
-        if todo or prune or store.exists():
+        if todo or prune:
             store.chunks_collection(create=True, model=settings.embedding_model, dimension=embedder.dimension)
             store.collect_garbage()  # leftovers of an interrupted run
+        elif store.exists():
+            store.chunks_collection()  # nothing to do, but say so if the store needs a rebuild
 
         bar = None
         if todo and progress:
@@ -254,7 +256,9 @@ def ingest(
                     report.removed.append(d.get("file", d["doc_id"]))
         if report.updated or report.removed:
             store.collect_garbage()
-        if store.exists():
+        if store.exists() and (todo or prune or not lexical_is_current(store)):
+            if not (todo or prune):
+                store.collect_garbage()
             load_or_build(store)  # keep the lexical index in step
     for note in report.notes:
         log(note)

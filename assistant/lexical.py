@@ -145,3 +145,10 @@ def load_or_build(store) -> LexicalIndex:
         except OSError:
             pass  # read-only location: keep it in memory
     return idx
+
+
+def lexical_is_current(store) -> bool:
+    try:
+        return (lexical_dir(store) / "CURRENT").read_text().strip() == store.fingerprint()
+    except OSError:
+        return False

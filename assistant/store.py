@@ -80,9 +80,9 @@ class Store:
         """Folder for files kept beside the store (lexical index); per server in server mode."""
         s = self.settings
         if s.server_mode:
-            from os.path import expanduser
+            import os
 
-            base = Path(expanduser("~/.cache/assistant/servers"))
+            base = Path(os.environ.get("ASSISTANT_CACHE_DIR") or Path.home() / ".cache" / "assistant") / "servers"
             return base / f"{s.chroma_host}_{s.chroma_port}_{s.collection}"
         return Path(s.store_dir)
 
