@@ -146,25 +146,13 @@ def cmd_chat(args) -> int:
 
 # -- sources ----------------------------------------------------------------------------------
 def cmd_sources(args) -> int:
-    from .catalog import format_status, load_catalog, source_status
+    from .fetch import cli_sources_fetch, cli_sources_list
 
     sources = Path(args.dir)
-    entries = load_catalog(sources / "catalog.toml")
+    catalog = sources / "catalog.toml"
     if args.action == "list":
-        from .store import Store
-
-        ingested: set[str] = set()
-        store = Store(_settings(args))
-        for d in store.documents():
-            ingested.add(d.get("file", ""))
-        print(format_status(source_status(entries, sources, ingested)))
-        return 0
-    from .fetch import fetch_missing
-
-    rep = fetch_missing(entries, sources, progress=True)
-    for ident, reason in rep.failed:
-        print(reason if reason.startswith(str(ident)) else f"{ident}: {reason}", file=sys.stderr)
-    return 0 if not rep.failed else 1
+        return cli_sources_list(catalog, sources, settings=_settings(args))
+    return cli_sources_fetch(catalog, sources, ids=args.ids or None)
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -219,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("sources", help="the catalog of reports: list status, fetch missing")
     sp.add_argument("action", choices=["list", "fetch"])
+    sp.add_argument("ids", nargs="*", help="for fetch: only these catalog ids")
     sp.add_argument("--dir", default="sources", help="sources folder (default sources/)")
     store_arg(sp)
     sp.set_defaults(func=cmd_sources)
