@@ -143,6 +143,10 @@ def _entry(path: Path, i: int, d: dict) -> CatalogEntry:
     )
 
 
+# files that describe a sources folder rather than being sources themselves (top level only)
+FOLDER_META_FILES = frozenset({"README.md", "catalog.toml", "catalog.json"})
+
+
 def _scan(sources_dir: Path, suffixes: frozenset[str]) -> list[str]:
     """Supported files under sources_dir, relative posix paths; hidden files/folders skipped
     (the fetcher's temp files and .fetched.json are hidden)."""
@@ -153,6 +157,8 @@ def _scan(sources_dir: Path, suffixes: frozenset[str]) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             if name.startswith(".") or Path(name).suffix.lower() not in suffixes:
+                continue
+            if Path(root) == sources_dir and name in FOLDER_META_FILES:
                 continue
             found.append((Path(root) / name).relative_to(sources_dir).as_posix())
     return found

@@ -69,6 +69,7 @@ def _sha256(path: Path) -> str:
 
 def collect_targets(paths: list[Path], root: Path | None, report: IngestReport) -> list[_Target]:
     """Expand folders recursively; unreadable types in folders are noted, named ones fail."""
+    from .catalog import FOLDER_META_FILES
     from .loaders import is_supported
 
     targets: dict[str, _Target] = {}
@@ -78,7 +79,7 @@ def collect_targets(paths: list[Path], root: Path | None, report: IngestReport) 
             for f in sorted(x for x in p.rglob("*") if x.is_file()):
                 if any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue  # hidden files and folders (.fetched.json, .git, ...)
-                if f.name in ("catalog.toml", "catalog.json", "README.md") and f.parent == p:
+                if f.name in FOLDER_META_FILES and f.parent == p:
                     continue  # the folder's own catalog and readme are not sources
                 if not is_supported(f):
                     report.notes.append(f"{f}: skipped (not a type the assistant reads)")
