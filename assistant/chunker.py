@@ -4,8 +4,9 @@ Rules (``Settings``: ``chunk_target_tokens`` T=200, ``chunk_max_tokens`` M=250,
 ``chunk_overlap_sentences`` k=1; tokens are the embedding model's word pieces):
 
 * Units are sentences (``split_sentences``) of one page. Heading offsets (``Page.headings``)
-  and the end of a heading's own line are extra sentence boundaries. A sentence longer
-  than M is the only thing ever cut: into near-equal pieces at word boundaries.
+  and the end of the heading's own text are extra sentence boundaries. A sentence longer
+  than M is the only thing ever cut: into near-equal pieces at word boundaries (a single
+  "word" longer than that, such as dot leaders or a long URL, at token boundaries).
 * Chunks never span two sections: each heading starts a new chunk. A heading directly
   followed by another heading on the same page (``Chapter 2`` then ``Overview``) is
   kept with the deeper section rather than left as a chunk of its own.
