@@ -46,6 +46,12 @@ def _relative(path: Path, root: str | Path | None) -> str:
     return path.name
 
 
+def _human(n: int) -> str:
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB"
+    return f"{n / 1e3:.1f} KB" if n >= 1000 else f"{n} bytes"
+
+
 def _read(path: Path, shown: str, max_bytes: int | None) -> bytes:
     if not path.exists():
         raise LoadError(shown, "file not found")
@@ -53,7 +59,7 @@ def _read(path: Path, shown: str, max_bytes: int | None) -> bytes:
         raise LoadError(shown, "not a regular file")
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
-        raise LoadError(shown, f"file too large ({size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB)")
+        raise LoadError(shown, f"file too large ({_human(size)}; the limit is {_human(max_bytes)})")
     if size == 0:
         raise LoadError(shown, "empty file (0 bytes)")
     try:

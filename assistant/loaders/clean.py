@@ -49,3 +49,16 @@ def prettify_stem(stem: str) -> str:
     """``unodc-glotip_2024-ch2`` -> ``Unodc Glotip 2024 Ch2``: a readable fallback title."""
     words = re.sub(r"[-_.]+", " ", stem).split()
     return " ".join(w[:1].upper() + w[1:] if w.islower() else w for w in words) or stem
+
+
+_BAD_TITLE = re.compile(r"\.(docx?|pdf|indd|qxp|qxd|pptx?|xlsx?|rtf|txt|odt|html?)$|^(microsoft|untitled|document\d*$)", re.I)
+
+
+def sensible_title(title: str | None) -> str:
+    """A metadata title worth showing, or "" (file names, "Microsoft Word - x.docx", codes)."""
+    t = " ".join((title or "").split())
+    if len(t) < 4 or sum(c.isalpha() for c in t) < 3 or _BAD_TITLE.search(t):
+        return ""
+    if " " not in t and re.search(r"[_\d]", t):
+        return ""
+    return t

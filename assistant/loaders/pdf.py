@@ -20,12 +20,13 @@ from pathlib import Path
 
 from ..errors import LoadError
 from ..records import Page
-from .clean import BULLETS, clean_line
+from .clean import BULLETS, clean_line, sensible_title
 from .pdf_layout import Box, Line, Row, is_marker, group_rows, order_boxes
 from .units import Parsed, Unit, assemble
 
 log = logging.getLogger(__name__)
 
+TRUNCATED = "truncated PDF (no %%EOF end marker; incomplete download?)"
 ZONE = 0.12  # top/bottom share of the page where running headers/footers live
 HEADING_RATIO = 1.15  # a heading is at least this much bigger than body text (or bold)
 MAX_HEADING_WORDS = 20
@@ -39,7 +40,6 @@ _URL_END = re.compile(r"(https?://|www\.)\S*[./_-]$")
 _OPENERS = "\"'“‘([«"
 _TERMINAL = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
-_BAD_TITLE = re.compile(r"\.(docx?|pdf|indd|qxp|qxd|pptx?|xlsx?|rtf|txt|odt|html?)$|^(microsoft|untitled|document\d*$)", re.I)
 
 
 @dataclass
@@ -57,23 +57,25 @@ def _open(path: str, data: bytes):
 
     if b"%PDF" not in data[:1024]:
         raise LoadError(path, "not a PDF (no %PDF header); wrong extension or corrupt file")
+    truncated = b"%%EOF" not in data[-2048:]
     shown = pymupdf.TOOLS.mupdf_display_errors()
     pymupdf.TOOLS.mupdf_display_errors(False)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as e:  # MuPDF raises FileDataError / RuntimeError variants
-        raise LoadError(path, f"corrupt PDF ({_short(e)})") from None
+        raise LoadError(path, TRUNCATED if truncated else f"corrupt PDF ({_short(e)})") from None
     finally:
         pymupdf.TOOLS.mupdf_display_errors(shown)
+    problem = ""
     if doc.needs_pass:
+        problem = "encrypted PDF (password required); save an unencrypted copy first"
+    elif doc.page_count == 0:
+        problem = TRUNCATED if truncated else "corrupt PDF (no pages)"
+    elif doc.is_repaired and truncated:  # MuPDF rebuilt a missing xref: the tail of the file is gone
+        problem = TRUNCATED
+    if problem:
         doc.close()
-        raise LoadError(path, "encrypted PDF (password required); save an unencrypted copy first")
-    if doc.page_count == 0:
-        doc.close()
-        raise LoadError(path, "corrupt PDF (no pages)")
-    if doc.is_repaired and b"%%EOF" not in data[-2048:]:
-        doc.close()
-        raise LoadError(path, "truncated PDF (no %%EOF marker; incomplete download?)")
+        raise LoadError(path, problem)
     return doc
 
 
@@ -154,14 +156,16 @@ def _remove_running_lines(pages: list[list[list[Line]]], heights: list[float]) -
                 if not z:
                     continue
                 k = key(ln.text)
-                if not any(c.isalpha() for c in k) or _PAGE_NUMBER.match(ln.text.strip()):
-                    numbers.append(ln)
-                elif (z, k) in running:
+                if any(c.isalpha() for c in k) and (z, k) in running:
                     drop.add(id(ln))
+                elif _PAGE_NUMBER.match(ln.text.strip()) or not any(c.isalpha() for c in k):
+                    numbers.append(ln)
         rest = [ln for lines in blocks for ln in lines if id(ln) not in drop]
         for ln in numbers:
-            # a page number stands alone on its baseline; a table cell or footnote mark doesn't
-            if not any(o is not ln and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * (ln.y1 - ln.y0) for o in rest):
+            # A page number stands alone on its baseline (or beside one other number, "Page 3 of 9"
+            # + "3"); a number in a table row or a footnote mark has other text beside it.
+            mates = [o for o in rest if o is not ln and min(o.y1, ln.y1) - max(o.y0, ln.y0) > 0.3 * (ln.y1 - ln.y0)]
+            if not mates or (len(mates) == 1 and mates[0] in numbers):
                 drop.add(id(ln))
         if drop:
             blocks[:] = [kept for lines in blocks if (kept := [ln for ln in lines if id(ln) not in drop])]
@@ -340,16 +344,6 @@ def _fix_label(label: str) -> str:
         return re.sub(r"<((?:[0-9A-Fa-f]{2})+)>", dec, label or "")
     except (ValueError, UnicodeDecodeError):
         return label or ""
-
-
-def sensible_title(title: str | None) -> str:
-    """A metadata title worth showing, or "" (file names, "Microsoft Word - x.docx", codes)."""
-    t = " ".join((title or "").split())
-    if len(t) < 4 or sum(c.isalpha() for c in t) < 3 or _BAD_TITLE.search(t):
-        return ""
-    if " " not in t and re.search(r"[_\d]", t):
-        return ""
-    return t
 
 
 # ---------------------------------------------------------------- entry point

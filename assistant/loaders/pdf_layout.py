@@ -62,9 +62,11 @@ class Row:
         cells = sorted(cells, key=lambda c: c.x0)
         parts = [cells[0].text]
         table = False
-        for a, b in zip(cells, cells[1:]):
+        for k, (a, b) in enumerate(zip(cells, cells[1:])):
             gap = b.x0 - a.x1
-            if not is_marker(a.text) and (force_table or gap >= CELL_GAP * max(a.size, b.size)):
+            size = max(a.size, b.size)
+            marker = k == 0 and gap < 3 * size and is_marker(a.text)  # "•", "1.", footnote "a"
+            if not marker and (force_table or gap >= CELL_GAP * size):
                 parts.append(" | ")
                 table = True
             else:
