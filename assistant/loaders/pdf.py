@@ -58,14 +58,10 @@ def _open(path: str, data: bytes):
     if b"%PDF" not in data[:1024]:
         raise LoadError(path, "not a PDF (no %PDF header); wrong extension or corrupt file")
     truncated = b"%%EOF" not in data[-2048:]
-    shown = pymupdf.TOOLS.mupdf_display_errors()
-    pymupdf.TOOLS.mupdf_display_errors(False)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as e:  # MuPDF raises FileDataError / RuntimeError variants
         raise LoadError(path, TRUNCATED if truncated else f"corrupt PDF ({_short(e)})") from None
-    finally:
-        pymupdf.TOOLS.mupdf_display_errors(shown)
     problem = ""
     if doc.needs_pass:
         problem = "encrypted PDF (password required); save an unencrypted copy first"
@@ -276,7 +272,7 @@ def _heading_size(p: _Para, body: float) -> float | None:
     words = text.split()
     if not words or len(words) > MAX_HEADING_WORDS or sum(c.isalpha() for c in text) < 2:
         return None
-    if text[0].islower() or text.endswith(("-", ",")):
+    if text[0].islower() or text.endswith(("-", ",")) or (len(words) == 1 and text.endswith(":")):
         return None
     visible = sum(not c.isspace() for c in text)
     if sum(c.isalpha() for c in text) < 0.6 * visible:  # chart values, "37+16+31+16+ No Work 16%"
@@ -346,6 +342,26 @@ def _fix_label(label: str) -> str:
         return label or ""
 
 
+def _extract(path: str, doc) -> tuple[list[list[list[Line]]], list[float]]:
+    import pymupdf
+
+    flags = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP  # ligatures get expanded
+    pages: list[list[list[Line]]] = []
+    heights: list[float] = []
+    failed = 0
+    for page in doc:
+        heights.append(page.rect.height)
+        try:
+            pages.append(_page_blocks(page, flags))
+        except Exception as e:  # one damaged page should not sink the document
+            log.warning("%s: page %d unreadable (%s)", path, page.number + 1, _short(e))
+            pages.append([])
+            failed += 1
+    if failed == len(pages):
+        raise LoadError(path, "corrupt PDF (no page could be read)")
+    return pages, heights
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -353,26 +369,18 @@ def load_pdf(path: str | Path, data: bytes) -> Parsed:
     import pymupdf
 
     path = str(path)
-    doc = _open(path, data)
-    flags = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+    shown = pymupdf.TOOLS.mupdf_display_errors()
+    pymupdf.TOOLS.mupdf_display_errors(False)  # damage is reported by our LoadError, not stderr noise
     try:
-        raw_pages: list[list[list[Line]]] = []
-        heights: list[float] = []
-        failed = 0
-        for page in doc:
-            heights.append(page.rect.height)
-            try:
-                raw_pages.append(_page_blocks(page, flags))
-            except Exception as e:  # one damaged page should not sink the document
-                log.warning("%s: page %d unreadable (%s)", path, page.number + 1, _short(e))
-                raw_pages.append([])
-                failed += 1
-        if failed == len(raw_pages):
-            raise LoadError(path, "corrupt PDF (no page could be read)")
-        labels = _labels(doc)
-        meta_title = sensible_title((doc.metadata or {}).get("title"))
+        doc = _open(path, data)
+        try:
+            raw_pages, heights = _extract(path, doc)
+            labels = _labels(doc)
+            meta_title = sensible_title((doc.metadata or {}).get("title"))
+        finally:
+            doc.close()
     finally:
-        doc.close()
+        pymupdf.TOOLS.mupdf_display_errors(shown)
 
     all_lines = [ln for blocks in raw_pages for lines in blocks for ln in lines]
     if not any(any(ch.isalnum() for ch in ln.text) for ln in all_lines):

@@ -261,4 +261,12 @@ def _cut(boxes: list[Box], try_y: bool) -> list[Box]:
         return [b for c in cols for b in _cut(c, try_y=True)]
     if not try_y:  # a merged group without a common gutter after all: read its bands in turn
         return [b for band in split_y(boxes) for b in _cut(band, try_y=True)]
+    if len(boxes) >= 3:
+        # One block overlapping everything (a chart drawn with a huge font, a background
+        # label) can hide the structure of the rest: order the others without it.
+        big = max(boxes, key=lambda b: (b.x1 - b.x0) * (b.y1 - b.y0))
+        others = [b for b in boxes if b is not big]
+        if len(split_y(others)) > 1 or len(split_x(others)) > 1:
+            ordered = _cut(others, try_y=True)
+            return [big, *ordered] if big.y0 <= min(b.y0 for b in others) else [*ordered, big]
     return sorted(boxes, key=lambda b: (round(b.y0), b.x0))
