@@ -195,3 +195,19 @@ def encrypted_pdf(path, password: str = "secret") -> Path:
     """Text PDF that needs a user password to open."""
     doc = multipage_pdf_doc(["Confidential. " + LOREM])
     return _save(doc, path, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "-owner")
+
+
+def rotated_landscape_pdf(path, rotation: int = 90) -> Path:
+    """A portrait page stored with /Rotate and its text drawn turned back, so it displays as an
+    upright landscape page (how many reports embed wide tables). Text runs vertically in the
+    unrotated page space that PyMuPDF reports."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=A4[0], height=A4[1])
+    page.set_rotation(rotation)
+    to_page = page.derotation_matrix  # displayed (landscape) coordinates -> unrotated page space
+    lines = ["Landscape table page heading text", "first wrapped line of the landscape body", "second wrapped line of it."]
+    y = 100.0
+    for line in lines:
+        page.insert_text(pymupdf.Point(72, y) * to_page, line, fontsize=BODY, rotate=rotation)
+        y += BODY * LEADING
+    return _save(doc, path)

@@ -166,6 +166,14 @@ def test_table_rows_are_lines(tmp_path):
     assert text.index("Table 1 shows") < text.index("Region | Victims") < text.index("Most victims were")
 
 
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_rotated_landscape_page(tmp_path, rotation):
+    text = load_document(pdfmaker.rotated_landscape_pdf(tmp_path / "rot.pdf", rotation)).pages[0].text
+    assert text == (
+        "Landscape table page heading text first wrapped line of the landscape body second wrapped line of it."
+    )
+
+
 def test_some_pages_without_text_are_fine(tmp_path):
     doc = load_document(pdfmaker.mixed_scan_pdf(tmp_path / "mixed.pdf"))
     assert [bool(p.text) for p in doc.pages] == [True, False, True]

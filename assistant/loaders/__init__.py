@@ -8,6 +8,7 @@ matches the extension), then hands the bytes to the format's loader. Every failu
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from ..errors import LoadError
@@ -38,9 +39,9 @@ def doc_id_for(file: str) -> str:
 
 
 def _relative(path: Path, root: str | Path | None) -> str:
-    if root is not None:
+    if root is not None:  # abspath, not resolve: a symlinked file still counts as inside root
         try:
-            return path.resolve().relative_to(Path(root).resolve()).as_posix()
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
         except ValueError:
             pass
     return path.name
@@ -92,7 +93,7 @@ def load_document(path: str | Path, root: str | Path | None = None, max_bytes: i
     file = _relative(p, root)
     return Document(
         doc_id=doc_id_for(file),
-        path=str(p.resolve()),
+        path=os.path.abspath(p),
         file=file,
         title=parsed.title or prettify_stem(p.stem),
         sha256=hashlib.sha256(data).hexdigest(),

@@ -83,15 +83,39 @@ def _short(e: Exception) -> str:
 # ---------------------------------------------------------------- extraction
 
 
-def _page_blocks(page, flags: int) -> list[list[Line]]:
-    """Horizontal text lines of one page, grouped by PyMuPDF block."""
+def _reading_direction(blocks: list[dict]) -> tuple[int, int]:
+    """The axis most of the page's text runs along: (1, 0) normally; (0, -1) or (0, 1) on a
+    landscape page stored as a rotated portrait page."""
+    votes: Counter[tuple[int, int]] = Counter()
+    for b in blocks:
+        for ln in b.get("lines", ()):
+            dx, dy = ln["dir"]
+            if abs(dx) > 0.98 or abs(dy) > 0.98:
+                votes[(round(dx), round(dy))] += sum(len(s["text"]) for s in ln["spans"])
+    return votes.most_common(1)[0][0] if votes else (1, 0)
+
+
+def _page_blocks(page, flags: int) -> tuple[list[list[Line]], float]:
+    """Text lines along the page's reading direction, grouped by PyMuPDF block, with the
+    page height in the same (possibly rotated) coordinates. Text at other angles (margin
+    labels, rotated chart axes) is left out."""
     blocks: list[list[Line]] = []
-    for b in page.get_text("dict", flags=flags)["blocks"]:
-        if b.get("type", 0) != 0:
-            continue
+    raw_blocks = [b for b in page.get_text("dict", flags=flags)["blocks"] if b.get("type", 0) == 0]
+    dx, dy = _reading_direction(raw_blocks)
+    # unrotated page space (where PyMuPDF reports text), turned so that reading runs along +x
+    area = page.rect * page.derotation_matrix if page.rotation else page.rect
+
+    def turn(x: float, y: float) -> tuple[float, float]:
+        return x * dx + y * dy, y * dx - x * dy
+
+    corners = [turn(x, y) for x, y in ((area.x0, area.y0), (area.x1, area.y1))]
+    ox, oy = min(c[0] for c in corners), min(c[1] for c in corners)
+    height = abs(corners[1][1] - corners[0][1])
+    for b in raw_blocks:
         lines: list[Line] = []
         for ln in b["lines"]:
-            if ln["dir"][0] < 0.98:  # rotated or vertical text: margin decoration, not body
+            ldx, ldy = ln["dir"]
+            if abs(ldx - dx) > 0.02 or abs(ldy - dy) > 0.02:
                 continue
             spans = [s for s in ln["spans"] if s["text"].strip()]
             if not spans:
@@ -111,13 +135,17 @@ def _page_blocks(page, flags: int) -> list[list[Line]]:
             if not sizes:
                 sizes[round(spans[0]["size"] * 2) / 2] += 1
             x0, y0, x1, y1 = ln["bbox"]
+            if (dx, dy) != (1, 0):
+                (ax, ay), (bx, by) = turn(x0, y0), turn(x1, y1)
+                x0, x1 = sorted((ax - ox, bx - ox))
+                y0, y1 = sorted((ay - oy, by - oy))
             lines.append(
                 Line(x0, y0, x1, y1, text, sizes.most_common(1)[0][0], bold, sum(sizes.values()),
                      raw.rstrip(" ").endswith("\u00ad"))
             )
         if lines:
             blocks.append(lines)
-    return blocks
+    return blocks, height
 
 
 def _remove_running_lines(pages: list[list[list[Line]]], heights: list[float]) -> None:
@@ -264,7 +292,7 @@ def _paragraphs(boxes: list[Box], joiner: _Joiner, heading_size: float) -> list[
     return paras
 
 
-def _heading_size(p: _Para, body: float) -> float | None:
+def _heading_size(p: _Para, body: float, bold_body: bool = False) -> float | None:
     """Font size of ``p`` when it looks like a heading, else None."""
     if p.kind != "para":
         return None
@@ -280,6 +308,8 @@ def _heading_size(p: _Para, body: float) -> float | None:
     size = max(r.size for r in p.rows)
     if all(r.size >= HEADING_RATIO * body for r in p.rows):
         return size
+    if bold_body:  # bold is the norm in this document: only size marks a heading
+        return None
     if all(r.bold and r.size >= 0.95 * body for r in p.rows) and not text.endswith(".") and len(words) <= 15:
         return size
     return None
@@ -350,13 +380,14 @@ def _extract(path: str, doc) -> tuple[list[list[list[Line]]], list[float]]:
     heights: list[float] = []
     failed = 0
     for page in doc:
-        heights.append(page.rect.height)
         try:
-            pages.append(_page_blocks(page, flags))
+            blocks, height = _page_blocks(page, flags)
         except Exception as e:  # one damaged page should not sink the document
             log.warning("%s: page %d unreadable (%s)", path, page.number + 1, _short(e))
-            pages.append([])
+            blocks, height = [], page.rect.height
             failed += 1
+        pages.append(blocks)
+        heights.append(height)
     if failed == len(pages):
         raise LoadError(path, "corrupt PDF (no page could be read)")
     return pages, heights
@@ -389,6 +420,8 @@ def load_pdf(path: str | Path, data: bytes) -> Parsed:
     for ln in all_lines:
         sizes[ln.size] += ln.nchars
     body = sizes.most_common(1)[0][0]
+    body_chars = [ln for ln in all_lines if ln.size == body]
+    bold_body = sum(ln.nchars for ln in body_chars if ln.bold) > 0.5 * sum(ln.nchars for ln in body_chars)
     corpus = "\n".join(ln.text for ln in all_lines).lower()
     joiner = _Joiner(set(_WORD.findall(corpus.replace("-", " "))), {w for w in _WORD.findall(corpus) if "-" in w})
 
@@ -400,7 +433,7 @@ def load_pdf(path: str | Path, data: bytes) -> Parsed:
         boxes = [Box(group_rows(lines)) for lines in blocks]
         paras = _paragraphs(order_boxes(boxes), joiner, HEADING_RATIO * body)
         page_paras.append(paras)
-        heading_sizes += [s for p in paras if (s := _heading_size(p, body)) is not None]
+        heading_sizes += [s for p in paras if (s := _heading_size(p, body, bold_body)) is not None]
     levels = _levels(heading_sizes)
 
     pages: list[Page] = []
@@ -409,7 +442,7 @@ def load_pdf(path: str | Path, data: bytes) -> Parsed:
     for number, paras in enumerate(page_paras, start=1):
         units = []
         for p in paras:
-            hs = _heading_size(p, body)
+            hs = _heading_size(p, body, bold_body)
             if hs is not None:
                 units.append(Unit(p.text, "heading", levels[hs]))
                 if number == 1 and hs > cover[0]:
