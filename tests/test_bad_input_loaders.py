@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-import pdfmaker
+from tests import pdfmaker
 from assistant.errors import LoadError
 from assistant.loaders import load_document
 

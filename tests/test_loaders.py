@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import pdfmaker
+from tests import pdfmaker
 from assistant.loaders import SUPPORTED_SUFFIXES, is_supported, load_document
 from assistant.loaders.clean import clean_line
 from assistant.records import Document
