@@ -178,7 +178,8 @@ def upload_and_ingest(
         parts.append("ingested " + ", ".join(done))
     if skipped:
         parts.append("already in the library: " + ", ".join(skipped))
-    res.summary = ("; ".join(parts).capitalize() + ".") if parts else ""
+    text = "; ".join(parts)
+    res.summary = (text[0].upper() + text[1:] + ".") if text else ""
     return res
 
 

@@ -99,7 +99,8 @@ def serve(
 ):
     """Build and launch the UI over ``store`` (default: ASSISTANT_STORE / vectorstore/).
 
-    ``block=False`` returns (app, url) right after start-up (tests, benchmarks).
+    Blocks until the server stops and returns None; ``block=False`` returns (app, url)
+    right after start-up instead (tests, benchmarks).
     """
     creds = resolve_auth(host, auth, insecure)
     settings = (settings or Settings()).with_(store_dir=Path(store) if store else None)
@@ -109,7 +110,8 @@ def serve(
     demo = build_app(settings, sources_dir=sources)
     if creds is None and not is_loopback(host):
         print(f"warning: serving on {host} without a password (--insecure)", file=sys.stderr)
-    return launch(demo, host, port, creds, block=block, quiet=quiet)
+    started = launch(demo, host, port, creds, block=block, quiet=quiet)
+    return None if block else started
 
 
 def main(argv: list[str] | None = None) -> int:
