@@ -366,6 +366,7 @@ def build_app(
                             allow_tags=False,
                             latex_delimiters=[],
                             feedback_options=None,
+                            buttons=["copy", "copy_all"],
                             placeholder=render.esc(PLACEHOLDER),
                         )
                         with gr.Row():
