@@ -188,3 +188,67 @@ def test_auth_and_one_line_errors_on_an_empty_store(tmp_path):
         assert table["data"] in ([], [["", "", "", "", ""]], [[None] * 5])
     finally:
         demo.close()
+
+
+def test_catalog_status_and_fetch(tmp_path):
+    """Fetch downloads a missing catalog report from a real local HTTP server and ingests it; an
+    unreachable one is reported in one line; the catalog table shows each report's status."""
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from assistant.webui.serve import serve
+
+    www = tmp_path / "www"
+    write_pdf(www / "regional.pdf", UPLOAD_PAGES, title="Zephyria Programme")
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    closed = free_port()
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "catalog.toml").write_text(
+        f"""
+[[document]]
+id = "zeph"
+file = "zephyria.pdf"
+title = "Zephyria Programme"
+publisher = "Test"
+year = 2020
+url = "http://127.0.0.1:{httpd.server_address[1]}/index.html"
+pdf_url = "http://127.0.0.1:{httpd.server_address[1]}/regional.pdf"
+
+[[document]]
+id = "gone"
+file = "gone.pdf"
+title = "Unreachable report"
+publisher = "Test"
+year = 2021
+url = "http://127.0.0.1:{closed}/report.html"
+""",
+        encoding="utf-8",
+    )
+    settings = Settings(store_dir=tmp_path / "store", chroma_host=None)
+    demo, url = serve("127.0.0.1", free_port(), settings=settings, sources=sources, block=False, quiet=True)
+    try:
+        c = client_for(url)
+        *_, catalog, _notice = c.predict(api_name="/library")
+        assert [(r[0], r[1]) for r in catalog["data"]] == [("missing", "zeph"), ("missing", "gone")]
+
+        status, table, _, _, catalog, _ = c.predict(api_name="/fetch")
+        lines = status.splitlines()
+        assert any(line.startswith("gone.pdf: cannot download") and "refused" in line for line in lines), status
+        assert "Ingested zephyria.pdf." in lines, status
+        assert [row[1] for row in table["data"]] == ["zephyria.pdf"]
+        assert [(r[0], r[1]) for r in catalog["data"]] == [("ingested", "zeph"), ("missing", "gone")]
+        out = c.predict("How many fishermen did the Zephyria lighthouse cooperative train?", api_name="/ask")
+        assert out["citations"][0]["file"] == "zephyria.pdf" and "480" in out["answer"]
+    finally:
+        demo.close()
+        httpd.shutdown()

@@ -337,12 +337,13 @@ def build_app(
         pool.invalidate()
         return library_outputs(msg)
 
-    def do_fetch(progress=gr.Progress()):
+    def do_fetch(progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="Fetching missing reports")
         try:
-            msg = library.fetch_missing(sources_dir)
+            msg = library.fetch_missing(sources_dir, settings)
         except Exception as e:  # noqa: BLE001
             raise gr.Error(_message(e)) from None
+        pool.invalidate()
         return library_outputs(msg)
 
     def refresh():

@@ -237,19 +237,33 @@ def catalog_status(settings: Settings, sources_dir: Path) -> list[Any]:
     return source_status(entries, sources_dir, ingested)
 
 
-def fetch_missing(sources_dir: Path) -> str:
-    """Download missing catalog documents; a one-line message per outcome."""
+def fetch_missing(sources_dir: Path, settings: Settings | None = None) -> str:
+    """Download missing catalog documents (then ingest them when ``settings`` is given).
+
+    Returns one line per outcome; offline, each failure is the fetcher's one-line reason.
+    """
     from ..catalog import load_catalog
     from ..fetch import fetch_missing as _fetch
 
     path = catalog_path(sources_dir)
     if not path.is_file():
         raise AssistantError(f"no catalog at {path}")
-    report = _fetch(load_catalog(path), sources_dir, progress=False)
+    entries = load_catalog(path)
+    report = _fetch(entries, sources_dir, progress=False)
     lines = [msg for _, msg in report.failed]
     if report.fetched:
-        lines.append(f"Downloaded {len(report.fetched)} document(s): {', '.join(report.fetched)}. Ingest them with "
-                     f"`assistant ingest {sources_dir}`.")
+        files = [e.file for e in entries if e.id in set(report.fetched)]
+        lines.append(f"Downloaded {', '.join(files)}.")
+        if settings is not None:
+            from ..ingest import ingest
+
+            with _WRITE_LOCK:
+                rep = ingest([Path(sources_dir) / f for f in files], settings, root=Path(sources_dir),
+                             progress=True, log=lambda _msg: None)
+            lines += [f"{Path(f).name}: {reason}" for f, reason in rep.failed]
+            done = list(rep.added) + list(rep.updated)
+            if done:
+                lines.append(f"Ingested {', '.join(done)}.")
     if not report.fetched and not report.failed:
         lines.append("Nothing to fetch: every catalog document is present.")
     return "\n".join(lines)
