@@ -159,3 +159,37 @@ def test_hostile_document_text_is_rendered_literally(page, tmp_path):
     assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
     assert page.evaluate("[...document.scripts].filter(s => s.textContent.includes('__xss')).length") == 0
     page.screenshot(path=str(_screenshot_dir(tmp_path) / "ui-xss.png"), full_page=True)
+
+
+def _settings_tab(page):
+    page.get_by_role("tab", name="Settings").click()
+    page.wait_for_selector("#files-filter", timeout=30_000)
+
+
+def test_restricting_to_a_document_filters_the_sources(page):
+    _settings_tab(page)
+    page.click("#files-filter input")
+    page.keyboard.type("quillfeather")
+    page.locator("#files-filter").get_by_role("option", name="quillfeather.pdf").click()
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
+    files = page.locator("#sources .src-file").all_inner_texts()
+    assert files and set(files) == {"quillfeather.pdf"}, files
+
+
+def test_llm_server_down_is_a_one_line_message(page):
+    pytest.importorskip("assistant.answerers.llm", reason="the LLM answerers are not in this checkout yet")
+    closed = _free_port()
+    _settings_tab(page)
+    page.get_by_label("ollama").check()
+    page.get_by_label("Base URL (LLM answerers)").fill(f"http://127.0.0.1:{closed}")
+    page.get_by_role("tab", name="Chat").click()
+    page.fill("#question textarea", "How many presumed victims were identified in Ostravel?")
+    page.click("#ask-button")
+    bot = page.locator("#chat .bot").last
+    page.wait_for_function("() => { const b = [...document.querySelectorAll('#chat .bot')].pop();"
+                           " return b && b.innerText.includes('⚠'); }", timeout=60_000)
+    text = bot.inner_text().strip()
+    assert f"127.0.0.1:{closed}" in text and "Traceback" not in text and "\n" not in text, text
+    assert page.locator("#sources .src").count() == 0

@@ -419,7 +419,8 @@ def build_app(
                         )
                         upload_btn = gr.Button("Upload and ingest", variant="primary", elem_id="upload-button")
                     with gr.Column():
-                        delete_choice = gr.Dropdown(label="Document to delete", choices=[], elem_id="delete-choice")
+                        delete_choice = gr.Dropdown(label="Document to delete", choices=[], interactive=True,
+                                                    elem_id="delete-choice")
                         delete_btn = gr.Button("Delete from library", variant="stop", elem_id="delete-button")
                 lib_status = gr.Textbox(label="Status", interactive=False, lines=2, elem_id="library-status")
                 gr.Markdown("### Report catalog")
@@ -439,7 +440,7 @@ def build_app(
                     base_url = gr.Textbox(label="Base URL (LLM answerers)", placeholder="e.g. http://127.0.0.1:11434")
                 k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages retrieved (k)")
                 files_filter = gr.Dropdown(label="Restrict to documents (none = all)", choices=[], multiselect=True,
-                                           elem_id="files-filter")
+                                           interactive=True, elem_id="files-filter")
 
         # -------------------------------------------------------------- events
         chat_inputs = [question, chatbot, session, backend, model, base_url, k, files_filter]
