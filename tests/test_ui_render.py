@@ -87,6 +87,9 @@ def test_sources_html_accepts_json_dicts_and_marks_unsupported():
     assert 'id="src-0-3"' in out and "selected" in out and "unsupported" in out
     assert "q &lt;img" in out and "<img" not in out
     assert "No sources" in render.sources_html([], 1)
+    assert "Searched for" not in render.sources_html([d], 0, question="q", searched="q")
+    follow = render.sources_html([d], 1, question="and there?", searched=f"and there? (context: {XSS_IMG})")
+    assert "Searched for: <q>and there? (context: &lt;img" in follow
 
 
 def test_page_text_shows_printed_label_only_when_different():

@@ -131,6 +131,11 @@ class AssistantPool:
                 if base_url:
                     opts["base_url"] = base_url
             inst = self.factory(self.settings, backend, **opts)
+            try:  # build the lazy parts now, under the lock, so concurrent first calls don't race
+                getattr(inst, "retriever", None)
+                getattr(inst, "answerer", None)
+            except AssistantError:
+                pass  # e.g. no store yet: reported when a question is asked
             self._cache[key] = inst
             while len(self._cache) > self.size:
                 self._cache.popitem(last=False)
@@ -229,13 +234,15 @@ def build_app(
         cites = [_citation_state(c) for c in answer.citations]
         new_state = {
             "history": list(session.get("history", [])) + [(message, answer.text)],
-            "turns": list(session.get("turns", [])) + [{"question": message, "citations": cites}],
+            "turns": list(session.get("turns", []))
+            + [{"question": message, "searched": answer.standalone_question, "citations": cites}],
         }
         chat[-1] = {
             "role": "assistant",
             "content": render.answer_markdown(answer.text, [c["n"] for c in cites], turn),
         }
-        yield chat, new_state, render.sources_html(cites, turn, message), None, gr.skip()
+        panel = render.sources_html(cites, turn, message, searched=answer.standalone_question)
+        yield chat, new_state, panel, None, gr.skip()
 
     def clear_chat():
         return [], new_session(), render.empty_sources_html(), None
@@ -251,7 +258,7 @@ def build_app(
             return gr.skip(), gr.skip()
         t = turns[turn]
         cite = next((c for c in t["citations"] if int(c.get("n", -1)) == n), None)
-        html = render.sources_html(t["citations"], turn, t["question"], selected=n)
+        html = render.sources_html(t["citations"], turn, t["question"], selected=n, searched=t.get("searched", ""))
         if cite is None:
             return html, gr.skip()
         return html, page_image(cite)
@@ -368,7 +375,7 @@ def build_app(
                             latex_delimiters=[],
                             feedback_options=None,
                             buttons=["copy", "copy_all"],
-                            placeholder=render.esc(PLACEHOLDER),
+                            placeholder=PLACEHOLDER,
                         )
                         with gr.Row():
                             question = gr.Textbox(

@@ -138,13 +138,21 @@ def source_entry(c: Any, turn: int, selected: bool = False) -> str:
     return "".join(parts)
 
 
-def sources_html(citations: list[Any], turn: int, question: str = "", selected: int | None = None) -> str:
-    """The sources panel for one answer (``turn`` numbers answers in a conversation from 0)."""
+def sources_html(
+    citations: list[Any], turn: int, question: str = "", selected: int | None = None, searched: str = ""
+) -> str:
+    """The sources panel for one answer (``turn`` numbers answers in a conversation from 0).
+
+    ``searched`` is the standalone question the retriever used, shown when a follow-up was
+    rewritten with the conversation's context.
+    """
     if not citations:
         body = '<p class="src-empty">No sources for this answer.</p>'
     else:
         body = "".join(source_entry(c, turn, selected == int(_get(c, "n", -1))) for c in citations)
     head = f'<p class="src-q">Sources for: <q>{esc(question)}</q></p>' if question else ""
+    if searched and searched.strip() != (question or "").strip():
+        head += f'<p class="src-sq">Searched for: <q>{esc(searched)}</q></p>'
     return f'<div class="sources" data-turn="{int(turn)}">{head}{body}</div>'
 
 
