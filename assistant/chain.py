@@ -89,8 +89,7 @@ class Assistant:
             from .answerers import get_answerer
 
             opts = dict(self.backend_opts)
-            if self.backend == "extractive":
-                opts.setdefault("embedder", self.embedder)
+            opts.setdefault("embedder", self.embedder)  # sentence scoring / support checks
             self._answerer = get_answerer(self.backend, **opts)
         return self._answerer
 
@@ -98,17 +97,11 @@ class Assistant:
     def standalone(self, question: str, history: list[tuple[str, str]] | None) -> str:
         if not history:
             return question
-        model = getattr(self.answerer, "chat_model", None)
-        if model is not None:
+        condense = getattr(self.answerer, "condense", None)  # LLM answerers rewrite with the model
+        if condense is not None:
             try:
-                from langchain_core.output_parsers import StrOutputParser
-
-                from .answerers.prompts import CONDENSE_PROMPT
-
-                chat = "\n".join(f"User: {u}\nAssistant: {a}" for u, a in history[-4:])
-                out = (CONDENSE_PROMPT | model | StrOutputParser()).invoke({"chat_history": chat, "question": question})
-                return out.strip() or question
-            except Exception:
+                return (condense(question, history) or question).strip()
+            except Exception:  # a flaky LLM must not block retrieval: fall back to the heuristic
                 pass
         return heuristic_standalone(question, history)
 

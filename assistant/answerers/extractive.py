@@ -21,41 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..records import Answer, Hit
+from ..terms import NUMBER as _NUMBER
+from ..terms import WORD as _WORD
+from ..terms import terms
 from .base import REFUSAL_TEXT, make_citation
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+|\d+(?:[.,]\d+)*%?")
-_NUMBER = re.compile(r"\b(?:19|20)\d\d\b|\b\d+(?:[.,]\d+)?\b")
-STOP = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between both
-    but by can could did do does doing down during each few for from further had has have having he her here hers
-    how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
-    own same she should so some such than that the their theirs them then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would you your yours
-    according say says said report reports guide document documents describe described mention mentioned
-    specific specifically kind kinds type types way ways much many also within among per give gives given tell
-    list name named one two use used using""".split()
-)
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased content words (crudely stemmed) and numbers of ``text``."""
-    out = []
-    for w in _WORD.findall(text):
-        w = w.lower().strip("'’-")
-        if w in STOP or len(w) < 2:
-            continue
-        out.append(_stem(w))
-    return out
-
-
-def _stem(w: str) -> str:
-    if w[0].isdigit():
-        return w.replace(",", "")
-    for suf in ("ingly", "edly", "ings", "ing", "ies", "ied", "ers", "ed", "es", "s", "ly"):
-        if w.endswith(suf) and len(w) - len(suf) >= 4:
-            return w[: -len(suf)]
-    return w
-
 
 @dataclass
 class Candidate:
