@@ -229,3 +229,19 @@ def test_render_page_outlines_the_sentence(tmp_path):
         pageview.render_page(pdf, 3)
     with pytest.raises(FileNotFoundError):
         pageview.render_page(tmp_path / "gone.pdf", 1)
+
+
+def test_locate_finds_each_sentence_of_a_span_in_separate_blocks(tmp_path):
+    import pymupdf
+
+    from assistant.webui import pageview
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    one = "Shelters for male victims remain rare in the region."
+    two = "Prosecution rates fell sharply after the reform."
+    page.insert_textbox(pymupdf.Rect(72, 72, 520, 140), one, fontsize=11)
+    page.insert_textbox(pymupdf.Rect(72, 500, 520, 560), two, fontsize=11)
+    rects, found = pageview.locate(page, f"{one}\n\n{two}", passage=f"{one} {two}")
+    assert found == f"{one} {two}"
+    assert min(r.y0 for r in rects) < 150 and max(r.y1 for r in rects) > 500

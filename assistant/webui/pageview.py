@@ -14,6 +14,7 @@ from pathlib import Path
 DPI = 110
 _OUTLINE = (0.86, 0.1, 0.1)
 _FILL = (1.0, 0.92, 0.3)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
 
 @dataclass
@@ -45,21 +46,39 @@ def probes(sentence: str, passage: str) -> list[str]:
     return out
 
 
-def locate(page, sentence: str, passage: str):
-    """Rectangles of the first probe that the page's text layer contains, and that probe."""
-    for probe in probes(sentence, passage):
-        try:
-            rects = page.search_for(probe)
-        except Exception:  # a malformed text layer must not break the viewer
-            rects = []
-        if rects:
-            return rects, probe
-        # Text extraction may have joined hyphenated words: retry without a trailing fragment.
+def _search(page, probe: str) -> list:
+    try:
+        rects = page.search_for(probe)
+    except Exception:  # a malformed text layer must not break the viewer
+        return []
+    if not rects:
+        # Extraction may have joined a hyphenated word at a line end: retry without the last word.
         short = re.sub(r"\S+$", "", probe).strip()
         if len(short) >= 8 and short != probe:
             rects = page.search_for(short)
-            if rects:
-                return rects, short
+    return rects
+
+
+def locate(page, sentence: str, passage: str):
+    """Rectangles of the supporting text on ``page`` and the text that was found.
+
+    A span of several sentences is searched sentence by sentence (each may sit in its own
+    paragraph or column); when none is found, shorter probes and the passage's opening are tried.
+    """
+    parts = [p for p in _SENTENCE_END.split(" ".join((sentence or "").split())) if len(p) >= 8]
+    if len(parts) > 1:
+        rects, found = [], []
+        for part in parts:
+            got = _search(page, part.strip())
+            if got:
+                rects += got
+                found.append(part)
+        if rects:
+            return rects, " ".join(found)
+    for probe in probes(sentence, passage):
+        rects = _search(page, probe)
+        if rects:
+            return rects, probe
     return [], ""
 
 
