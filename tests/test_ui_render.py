@@ -245,3 +245,9 @@ def test_locate_finds_each_sentence_of_a_span_in_separate_blocks(tmp_path):
     rects, found = pageview.locate(page, f"{one}\n\n{two}", passage=f"{one} {two}")
     assert found == f"{one} {two}"
     assert min(r.y0 for r in rects) < 150 and max(r.y1 for r in rects) > 500
+
+
+def test_upload_types_match_what_the_loaders_read():
+    from assistant.loaders import SUPPORTED_SUFFIXES
+
+    assert set(library.ALLOWED_SUFFIXES) == set(SUPPORTED_SUFFIXES)
