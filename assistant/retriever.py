@@ -117,8 +117,8 @@ class HybridRetriever(BaseRetriever):
     fetch_k: int = 40
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    mmr_lambda: float = 0.8
+    lexical_weight: float = 1.3  # BM25 slightly ahead: names, numbers and figures matter here
+    mmr_lambda: float = 0.7
     expand_neighbours: bool = True
     filters: dict | None = None
 
