@@ -13,6 +13,7 @@ Filters restrict to documents (files), a publisher or a year.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -101,6 +102,15 @@ def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
     )
 
 
+_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}\s*$", re.M)
+_TOC_LINE = re.compile(r"^\d{1,3}\s+[A-Z][\w&,’' -]{2,60}$", re.M)
+
+
+def is_navigation(text: str) -> bool:
+    """A table of contents or list of figures: it names every topic and answers none."""
+    return len(_LEADER.findall(text)) >= 2 or len(_TOC_LINE.findall(text)) >= 4
+
+
 def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
     text = chunk.text.rstrip()
     return bool(text) and (not text.endswith(_END) or (chunk.n_tokens and chunk.n_tokens < min_tokens))
@@ -120,6 +130,7 @@ class HybridRetriever(BaseRetriever):
     lexical_weight: float = 1.3  # BM25 slightly ahead: names, numbers and figures matter here
     mmr_lambda: float = 0.7
     expand_neighbours: bool = True
+    navigation_penalty: float = 0.3
     filters: dict | None = None
 
     _lexical: Any = PrivateAttr(default=None)
@@ -193,6 +204,9 @@ class HybridRetriever(BaseRetriever):
             k=self.rrf_k,
             weights=[self.dense_weight, self.lexical_weight],
         )
+        for cid in fused:
+            if is_navigation(chunks[cid].text):
+                fused[cid] *= self.navigation_penalty
         ranked = sorted(fused, key=lambda i: -fused[i])[: max(3 * k, 20)]
         vectors = self._vectors(ranked)
         order = mmr_order(ranked, fused, vectors, self.mmr_lambda, k)

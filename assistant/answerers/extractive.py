@@ -53,6 +53,7 @@ class ExtractiveAnswerer:
         redundancy: float = 0.88,
         ratio: float = 0.6,
         rank_prior: float = 0.04,
+        max_citations: int = 3,
     ):
         self.embedder = embedder
         self.max_sentences = max_sentences
@@ -63,6 +64,7 @@ class ExtractiveAnswerer:
         self.redundancy = redundancy
         self.ratio = ratio  # keep sentences scoring at least this share of the best one
         self.rank_prior = rank_prior  # bonus for sentences of higher-ranked passages
+        self.max_citations = max_citations  # distinct passages an answer may quote
 
     # -- scoring ------------------------------------------------------------------------
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
@@ -131,6 +133,8 @@ class ExtractiveAnswerer:
                 break
             if chosen and c.score < max(self.min_sentence, self.ratio * chosen[0].score):
                 break
+            if c.hit_index not in {o.hit_index for o in chosen} and len({o.hit_index for o in chosen}) >= self.max_citations:
+                continue
             ct = set(terms(c.text))
             if any(_overlap(ct, set(terms(o.text))) >= self.redundancy for o in chosen):
                 continue
