@@ -45,15 +45,15 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder=None,
-        max_sentences: int = 4,
+        max_sentences: int = 5,
         max_passages: int = 5,
         dense_weight: float = 0.6,
         min_evidence: float = 0.42,
         min_sentence: float = 0.25,
         redundancy: float = 0.88,
-        ratio: float = 0.6,
-        rank_prior: float = 0.04,
-        max_citations: int = 3,
+        ratio: float = 0.75,
+        rank_prior: float = 0.5,
+        max_citations: int = 2,
     ):
         self.embedder = embedder
         self.max_sentences = max_sentences
@@ -98,7 +98,7 @@ class ExtractiveAnswerer:
         nums = [x for x in _NUMBER.findall(question)]
         num_ok = 1.0
         if nums:
-            blob = " ".join(h.chunk.text for h in top)
+            blob = " ".join(h.chunk.title + " " + h.chunk.text for h in top)
             num_ok = sum(1 for x in nums if re.search(rf"(?<![\d.]){re.escape(x)}(?![\d])", blob)) / len(nums)
         dense = max((h.dense_score or 0.0) for h in top)
         return {"coverage": 0.5 * (coverage_any + coverage_best), "numbers": num_ok, "dense": dense}
