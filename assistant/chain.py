@@ -93,6 +93,13 @@ class Assistant:
             self._answerer = get_answerer(self.backend, **opts)
         return self._answerer
 
+    def warm_up(self) -> "Assistant":
+        """Load the store, indexes and models now rather than on the first question."""
+        self.embedder.warm_up()
+        self.retriever.lexical()
+        _ = self.answerer
+        return self
+
     # -- steps ------------------------------------------------------------------------------
     def standalone(self, question: str, history: list[tuple[str, str]] | None) -> str:
         if not history:

@@ -122,6 +122,9 @@ def cmd_chat(args) -> int:
     from .records import Answer
 
     bot = Assistant(_settings(args), backend=args.backend, **_backend_opts(args))
+    import threading
+
+    threading.Thread(target=bot.embedder.warm_up, daemon=True).start()  # faster answers after the first
     history: list[tuple[str, str]] = []
     print("Ask about the reports (empty line or Ctrl-D to quit).", file=sys.stderr)
     while True:

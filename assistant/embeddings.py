@@ -80,6 +80,14 @@ class Embedder(Embeddings):
                     self._fast = False
             return self._fast or None
 
+    def warm_up(self) -> None:
+        """Load sentence-transformers now: faster per query than the numpy encoder once loaded.
+
+        Long-lived processes (UI, chat, evaluation) call this; a one-shot ``ask`` does not, and
+        answers with the fast-starting numpy encoder instead.
+        """
+        self._sentence_transformer()
+
     @property
     def dimension(self) -> int:
         fast = self._fast_encoder() if self._st is None else None

@@ -173,12 +173,13 @@ class HybridRetriever(BaseRetriever):
         k = k or self.k
         filters = filters if filters is not None else self.filters
         t = time.perf_counter()
-        manifest = self.store.manifest()
+        docs = self.store.documents()
+        manifest = self.store.manifest(docs)
         allowed = self.allowed_documents(manifest, filters)
         if not allowed:
             return []
         shas = sorted({d["sha256"] for d in allowed.values()})
-        fingerprint = self.store.fingerprint()
+        fingerprint = self.store.fingerprint(docs)
         t_manifest = time.perf_counter()
 
         qvec = self.embedder.encode([query])[0]

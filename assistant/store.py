@@ -94,6 +94,8 @@ class Store:
     def exists(self) -> bool:
         if not self.settings.server_mode and not (Path(self.settings.store_dir) / "chroma.sqlite3").exists():
             return False
+        if self._chunks is not None and self._docs is not None:
+            return True  # opened in this process (reset() clears both)
         names = {getattr(c, "name", c) for c in self.client.list_collections()}
         return self.settings.collection in names
 
@@ -160,14 +162,15 @@ class Store:
             docs.append(d)
         return sorted(docs, key=lambda d: d.get("file", ""))
 
-    def manifest(self) -> dict[str, dict[str, Any]]:
-        return {d["doc_id"]: d for d in self.documents()}
+    def manifest(self, docs: list[dict] | None = None) -> dict[str, dict[str, Any]]:
+        return {d["doc_id"]: d for d in (self.documents() if docs is None else docs)}
 
-    def fingerprint(self) -> str:
+    def fingerprint(self, docs: list[dict] | None = None) -> str:
         """Changes whenever any committed document changes: keys caches such as the lexical index."""
-        items = sorted((d["doc_id"], d.get("sha256", "")) for d in self.documents())
+        docs = self.documents() if docs is None else docs
+        items = sorted((d["doc_id"], d.get("sha256", "")) for d in docs)
         meta = {}
-        if self.exists():
+        if docs or self.exists():
             meta = dict(self.chunks_collection().metadata or {})
         raw = json.dumps([items, meta.get("embedding_model"), meta.get("chunker_version")])
         return hashlib.sha1(raw.encode()).hexdigest()

@@ -46,7 +46,7 @@ class ExtractiveAnswerer:
         self,
         embedder=None,
         max_sentences: int = 5,
-        max_passages: int = 5,
+        max_passages: int = 4,
         dense_weight: float = 0.6,
         min_evidence: float = 0.42,
         min_sentence: float = 0.25,

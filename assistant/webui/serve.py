@@ -108,10 +108,26 @@ def serve(
     from .app import build_app
 
     demo = build_app(settings, sources_dir=sources)
+    _warm_up_in_background(settings)
     if creds is None and not is_loopback(host):
         print(f"warning: serving on {host} without a password (--insecure)", file=sys.stderr)
     started = launch(demo, host, port, creds, block=block, quiet=quiet)
     return None if block else started
+
+
+def _warm_up_in_background(settings: Settings) -> None:
+    """Load the embedding model while the server starts, so the first question is not the slow one."""
+    import threading
+
+    def work() -> None:
+        try:
+            from ..embeddings import get_embedder
+
+            get_embedder(settings).warm_up()
+        except Exception as e:  # the first question will report it
+            print(f"warning: could not preload the embedding model: {e}", file=sys.stderr)
+
+    threading.Thread(target=work, name="warm-up", daemon=True).start()
 
 
 def main(argv: list[str] | None = None) -> int:
