@@ -110,9 +110,9 @@ class GoldPageText:
         if path is None:
             return None
         if path.suffix.lower() == ".pdf":
-            import fitz
+            import pymupdf
 
-            with fitz.open(path) as doc:
+            with pymupdf.open(path) as doc:
                 if 1 <= page <= doc.page_count:
                     return doc[page - 1].get_text()
             return None
@@ -292,6 +292,22 @@ def _question_block(r: Mapping[str, Any], gold_text: GoldText | None) -> str:
     return "\n".join(out)
 
 
+def _all_questions_table(records: Sequence[Mapping[str, Any]]) -> str:
+    rows = []
+    for r in records:
+        cls = "fail" if r.get("wrong_refusal") else ""
+        rows.append(
+            f"<tr><td>{esc(r.get('set'))}/{esc(r.get('id'))}</td><td>{esc(r.get('question'))}</td>"
+            f'<td class="num">{esc(fmt(r.get("recall_at_5")))}</td><td class="num">{esc(fmt(r.get("mrr")))}</td>'
+            f'<td class="num">{esc(fmt(r.get("fact_recall")))}</td><td class="num">{esc(fmt(r.get("citation_precision")))}</td>'
+            f'<td class="{cls}">{esc(fmt(r.get("refused")))}</td><td class="num">{esc(fmt(r.get("latency_ms"), "latency"))}</td></tr>'
+        )
+    return (
+        '<table class="questions"><tr><th>id</th><th>question</th><th>recall@5</th><th>MRR</th><th>facts</th>'
+        f'<th>citation precision</th><th>refused</th><th>ms</th></tr>{"".join(rows)}</table>'
+    )
+
+
 def _img(name: str, png: bytes) -> str:
     return f'<img alt="{esc(name)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
 
@@ -337,6 +353,7 @@ def build_html(
     if not worst:
         parts.append("<p>Every question was answered perfectly.</p>")
     parts += [_question_block(r, gold_text) for r in worst]
+    parts += ["<h2>All questions</h2>", _all_questions_table(records)]
     notes = metrics.get("notes") or []
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")

@@ -159,6 +159,10 @@ def answer_citations(answer) -> list[Cited]:
     return out
 
 
+def _snippet(text: str) -> str:
+    return " ".join(text.split())[:SNIPPET_CHARS]
+
+
 def make_record(
     q: Question,
     passages: list[Passage],
@@ -185,7 +189,7 @@ def make_record(
                 "page_start": p.page_start,
                 "page_end": p.page_end,
                 "score": round(p.score, 4),
-                "text": p.text[:SNIPPET_CHARS],
+                "text": _snippet(p.text),
             }
             for i, p in enumerate(passages, 1)
         ],
@@ -195,7 +199,7 @@ def make_record(
                 "file": c.file,
                 "page": c.page,
                 "page_end": c.page_end,
-                "span_text": c.text[c.span[0] : c.span[1]][:SNIPPET_CHARS],
+                "span_text": _snippet(c.text[c.span[0] : c.span[1]]),
                 "supported": c.supported,
             }
             for c in citations
