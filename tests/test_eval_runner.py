@@ -7,12 +7,21 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("assistant.chain")
-pytest.importorskip("assistant.ingest")
-
-from assistant.evaluation.cli import main  # noqa: E402
-from assistant.evaluation.compare import compare_text  # noqa: E402
-from assistant.evaluation.runner import SUMMARY_KEYS, corpus_key, run_eval  # noqa: E402
+from assistant.config import Settings
+from assistant.evaluation.cli import main
+from assistant.evaluation.compare import compare_text
+from assistant.evaluation.questions import GoldRef, Question
+from assistant.evaluation.runner import (
+    SUMMARY_KEYS,
+    answer_citations,
+    corpus_key,
+    eval_settings,
+    hits_to_passages,
+    make_record,
+    missing_gold,
+    run_eval,
+)
+from assistant.records import Answer, Chunk, Citation, Hit
 
 PAGES = {
     "pdf/bees.pdf": [
@@ -71,7 +80,50 @@ def eval_set(tmp_path_factory) -> Path:
     return p
 
 
+def test_dedicated_store_per_corpus(tmp_path):
+    base = Settings(store_dir=tmp_path / "vs", chroma_host=None)
+    a, b = tmp_path / "a", tmp_path / "b"
+    sa = eval_settings(a, None, "extractive", base)
+    assert sa.store_dir == tmp_path / "vs" / f"eval-{corpus_key(a)}" and sa.backend == "extractive"
+    assert eval_settings(b, None, None, base).store_dir != sa.store_dir
+    assert corpus_key(a) == corpus_key(tmp_path / "x" / ".." / "a")  # the resolved path decides
+    assert eval_settings(a, tmp_path / "mine", None, base).store_dir == tmp_path / "mine"
+    assert eval_settings(None, None, None, base).store_dir == tmp_path / "vs"
+    server = eval_settings(a, None, None, Settings(store_dir=tmp_path / "vs", chroma_host="127.0.0.1", collection="chunks"))
+    assert server.collection == f"chunks-eval-{corpus_key(a)}"
+
+
+def _chunk(cid, file, p0, p1, text):
+    return Chunk(chunk_id=cid, doc_id="d-" + file, file=file, title=file, text=text, page_start=p0, page_end=p1,
+                 page_label=str(p0), section="", start=0, end=len(text), index=0)
+
+
+def test_answer_to_record():
+    c1 = _chunk("c1", "x.pdf", 3, 3, "Nothing here.")
+    c2 = _chunk("c2", "pdf/a.pdf", 1, 2, "The answer is 42.  It spans\n two pages.")
+    hits = [Hit(c2, 0.5, rank=2), Hit(c1, 0.9, rank=1)]  # ranks decide the order, not the list
+    cite = Citation(n=1, doc_id=c2.doc_id, file=c2.file, title="", page=1, page_label="1", section="",
+                    text=c2.text, span=(0, 17), score=0.5, chunk_id="c2")
+    ans = Answer(question="q", text="It is 42 [1].", citations=[cite], hits=hits)
+    passages = hits_to_passages(ans.hits)
+    assert [p.file for p in passages] == ["x.pdf", "pdf/a.pdf"]
+    cited = answer_citations(ans)
+    assert cited[0].page == 1 and cited[0].page_end == 2  # page range looked up from the hit
+
+    q = Question(id="q1", question="<b>q</b>", answerable=True, facts=["42"], gold=[GoldRef("pdf/a.pdf", (2,))], tags=["numeric"], set_name="s")
+    rec = make_record(q, passages, ans.text, cited, False, 12.0)
+    assert (rec["recall_at_1"], rec["recall_at_3"], rec["mrr"], rec["first_gold_rank"]) == (0.0, 1.0, 0.5, 2)
+    assert rec["citation_precision"] == 1.0 and rec["fact_recall"] == 1.0 and rec["citation_support"] == 1.0
+    assert rec["retrieved"][1]["text"] == "The answer is 42. It spans two pages."  # whitespace collapsed
+    assert rec["citations"][0]["span_text"] == "The answer is 42."
+    assert rec["question"] == "<b>q</b>" and rec["set"] == "s" and rec["latency_ms"] == 12.0
+    assert missing_gold([q], ["a.pdf", "other.pdf"]) == []
+    assert missing_gold([q], ["b.pdf"]) == ["s/q1: gold file pdf/a.pdf is not in the corpus"]
+
+
 def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
+    pytest.importorskip("assistant.chain", reason="needs the lead's chain (assistant.chain)")
+    pytest.importorskip("assistant.ingest", reason="needs the lead's ingest (assistant.ingest)")
     store_root = tmp_path / "vectorstore"
     monkeypatch.setenv("ASSISTANT_STORE", str(store_root))
     monkeypatch.delenv("CHROMA_HOST", raising=False)
