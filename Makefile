@@ -1,0 +1,40 @@
+# Fresh-machine entry points: `make run` (chat UI over sources/) and `make test` (the test suite).
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup setup-dev run ingest test test-fast bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# the CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+setup-dev: $(VENV)/.installed-dev
+	bash scripts/install-browser.sh
+
+run: setup
+	-$(BIN)/assistant sources fetch
+	$(BIN)/assistant ingest sources
+	$(BIN)/python ui.py
+
+test: setup-dev
+	bash scripts/run-tests.sh
+
+bench: setup-dev
+	$(BIN)/python benchmarks/bench_ingest.py
+	$(BIN)/python benchmarks/bench_ask.py
+
+clean:
+	rm -rf $(VENV) vectorstore

@@ -1,0 +1,225 @@
+"""The default answerer: no model server, the answer is built from the passages' own sentences.
+
+Each candidate sentence of the retrieved passages is scored by its similarity to the question
+(embedding cosine) and by how much of the question's distinctive vocabulary it contains
+(idf-weighted term overlap); near-duplicates are dropped; the best few are kept in a readable
+order (by passage, then in reading order) and each carries the citation of its passage.
+
+Whether to answer at all is decided on the evidence as a whole: when the retrieved passages
+neither resemble the question nor contain its distinctive terms — in particular its numbers,
+years and names — the answer says plainly that the documents do not answer it and lists the
+closest passages. The weights and the threshold are calibrated on a development set (see
+``evals/README.md``), for kinds of question rather than particular ones.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ..records import Answer, Hit
+from .base import REFUSAL_TEXT, make_citation
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+|\d+(?:[.,]\d+)*%?")
+_NUMBER = re.compile(r"\b(?:19|20)\d\d\b|\b\d+(?:[.,]\d+)?\b")
+STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being below between both
+    but by can could did do does doing down during each few for from further had has have having he her here hers
+    how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
+    own same she should so some such than that the their theirs them then there these they this those through to too
+    under until up very was we were what when where which while who whom why will with would you your yours
+    according say says said report reports guide document documents describe described mention mentioned
+    specific specifically kind kinds type types way ways much many also within among per give gives given tell
+    list name named one two use used using""".split()
+)
+
+
+def terms(text: str) -> list[str]:
+    """Lower-cased content words (crudely stemmed) and numbers of ``text``."""
+    out = []
+    for w in _WORD.findall(text):
+        w = w.lower().strip("'’-")
+        if w in STOP or len(w) < 2:
+            continue
+        out.append(_stem(w))
+    return out
+
+
+def _stem(w: str) -> str:
+    if w[0].isdigit():
+        return w.replace(",", "")
+    for suf in ("ingly", "edly", "ings", "ing", "ies", "ied", "ers", "ed", "es", "s", "ly"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[: -len(suf)]
+    return w
+
+
+@dataclass
+class Candidate:
+    hit_index: int
+    start: int
+    end: int
+    text: str
+    dense: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+
+
+class ExtractiveAnswerer:
+    """Answer by quoting the most relevant sentences of the retrieved passages, each cited."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder=None,
+        max_sentences: int = 4,
+        max_passages: int = 5,
+        dense_weight: float = 0.6,
+        min_evidence: float = 0.42,
+        min_sentence: float = 0.25,
+        redundancy: float = 0.88,
+    ):
+        self.embedder = embedder
+        self.max_sentences = max_sentences
+        self.max_passages = max_passages
+        self.dense_weight = dense_weight
+        self.min_evidence = min_evidence
+        self.min_sentence = min_sentence
+        self.redundancy = redundancy
+
+    # -- scoring ------------------------------------------------------------------------
+    def candidates(self, hits: list[Hit]) -> list[Candidate]:
+        from ..sentences import split_sentences
+
+        out = []
+        for i, h in enumerate(hits[: self.max_passages]):
+            text = h.chunk.text
+            for s, e in split_sentences(text):
+                sent = text[s:e]
+                if len(_WORD.findall(sent)) < 4:
+                    continue  # headings, table fragments, furniture
+                out.append(Candidate(i, s, e, sent))
+        return out
+
+    def evidence(self, question: str, hits: list[Hit]) -> dict[str, float]:
+        """Features of how well the passages as a whole cover the question."""
+        q = terms(question)
+        if not q or not hits:
+            return {"coverage": 0.0, "numbers": 0.0, "dense": 0.0}
+        top = hits[: self.max_passages]
+        docs = [set(terms(h.chunk.text + " " + h.chunk.title + " " + h.chunk.section)) for h in top]
+        n = len(docs)
+        # weight a question term by how rare it is among the retrieved passages' vocabulary
+        # (present in all passages: generic); absent everywhere: maximally distinctive.
+        qset = list(dict.fromkeys(q))
+        weights = {t: 1.0 + math.log(1 + n / (1 + sum(t in d for d in docs))) for t in qset}
+        best = max(sum(weights[t] for t in qset if t in d) for d in docs)
+        union = set().union(*docs)
+        coverage_any = sum(weights[t] for t in qset if t in union) / sum(weights.values())
+        coverage_best = best / sum(weights.values())
+        nums = [x for x in _NUMBER.findall(question)]
+        num_ok = 1.0
+        if nums:
+            blob = " ".join(h.chunk.text for h in top)
+            num_ok = sum(1 for x in nums if re.search(rf"(?<![\d.]){re.escape(x)}(?![\d])", blob)) / len(nums)
+        dense = max((h.dense_score or 0.0) for h in top)
+        return {"coverage": 0.5 * (coverage_any + coverage_best), "numbers": num_ok, "dense": dense}
+
+    def evidence_score(self, feats: dict[str, float]) -> float:
+        return 0.5 * feats["coverage"] + 0.5 * feats["dense"] - 0.35 * (1.0 - feats["numbers"])
+
+    def score(self, question: str, cands: list[Candidate], hits: list[Hit]) -> None:
+        q = list(dict.fromkeys(terms(question)))
+        sent_terms = [set(terms(c.text)) for c in cands]
+        n = max(len(cands), 1)
+        idf = {t: math.log(1 + n / (1 + sum(t in st for st in sent_terms))) for t in q}
+        total = sum(idf.values()) or 1.0
+        for c, st in zip(cands, sent_terms):
+            c.lexical = sum(idf[t] for t in q if t in st) / total
+        if self.embedder is not None and cands:
+            import numpy as np
+
+            vecs = self.embedder.encode([question] + [c.text for c in cands])
+            sims = vecs[1:] @ vecs[0]
+            for c, s in zip(cands, sims):
+                c.dense = float(np.clip(s, 0.0, 1.0))
+        w = self.dense_weight if self.embedder is not None else 0.0
+        for c in cands:
+            prior = 0.04 * (1.0 / (1 + c.hit_index))
+            c.score = w * c.dense + (1 - w) * c.lexical + prior
+
+    def select(self, cands: list[Candidate]) -> list[Candidate]:
+        chosen: list[Candidate] = []
+        for c in sorted(cands, key=lambda c: -c.score):
+            if len(chosen) >= self.max_sentences:
+                break
+            if chosen and c.score < max(self.min_sentence, 0.6 * chosen[0].score):
+                break
+            ct = set(terms(c.text))
+            if any(_overlap(ct, set(terms(o.text))) >= self.redundancy for o in chosen):
+                continue
+            chosen.append(c)
+        return chosen
+
+    # -- answering ----------------------------------------------------------------------
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        t0 = time.perf_counter()
+        if not hits:
+            return Answer(question=question, text=REFUSAL_TEXT + " No passages were found.", refused=True, backend=self.name)
+        feats = self.evidence(question, hits)
+        cands = self.candidates(hits)
+        self.score(question, cands, hits)
+        chosen = self.select(cands)
+        strength = self.evidence_score(feats)
+        if not chosen or strength < self.min_evidence:
+            ans = self.refusal(question, hits)
+        else:
+            ans = self.compose(question, hits, chosen)
+        ans.timings_ms["answer_ms"] = (time.perf_counter() - t0) * 1000
+        ans.timings_ms["evidence"] = round(strength, 4)
+        return ans
+
+    def compose(self, question: str, hits: list[Hit], chosen: list[Candidate]) -> Answer:
+        # passages in order of their best sentence; sentences of one passage in reading order
+        best: dict[int, float] = {}
+        for c in chosen:
+            best[c.hit_index] = max(best.get(c.hit_index, 0.0), c.score)
+        passage_order = sorted(best, key=lambda i: -best[i])
+        numbers = {hi: n for n, hi in enumerate(passage_order, start=1)}
+        parts, spans = [], {}
+        for hi in passage_order:
+            mine = sorted((c for c in chosen if c.hit_index == hi), key=lambda c: c.start)
+            for c in mine:
+                sent = " ".join(c.text.split())
+                parts.append(f"{sent} [{numbers[hi]}]")
+            spans[hi] = (min(c.start for c in mine), max(c.end for c in mine))
+        citations = [make_citation(numbers[hi], hits[hi], spans[hi]) for hi in passage_order]
+        for cit, hi in zip(citations, passage_order):
+            cit.score = best[hi]
+        return Answer(question=question, text=" ".join(parts), citations=citations, backend=self.name)
+
+    def refusal(self, question: str, hits: list[Hit]) -> Answer:
+        closest = hits[:3]
+        listing = "; ".join(
+            f"[{i}] {h.chunk.title}, p. {h.chunk.page_label or h.chunk.page_start}" for i, h in enumerate(closest, start=1)
+        )
+        text = f"{REFUSAL_TEXT} The closest passages are: {listing}."
+        cits = [make_citation(i, h, None, supported=False) for i, h in enumerate(closest, start=1)]
+        return Answer(question=question, text=text, citations=cits, refused=True, backend=self.name)
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        ans = self.answer(question, hits)
+        # the extractive answer is ready at once; stream it sentence by sentence for the UI
+        for piece in re.split(r"(?<=\])\s+", ans.text):
+            yield piece + " "
+        yield ans
+
+
+def _overlap(a: set, b: set) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))

@@ -1,0 +1,148 @@
+"""Answer with a chat model: fenced passages in, cited and checked answer out.
+
+The work is one LCEL runnable, ``ANSWER_PROMPT | chat_model | StrOutputParser()``; what the
+model writes is then cleaned and checked by :func:`verify.postprocess` (bad markers removed,
+citations renumbered, unsupported sentences flagged).
+
+Streaming yields the model's raw text deltas as they arrive, then the final ``Answer``.
+The final ``Answer.text`` can differ from the concatenated deltas: impossible markers are
+removed and citations renumbered only once the whole answer is known, and an answer that
+cites nothing becomes the refusal. Display the final ``Answer.text`` once it arrives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from ..records import Answer, Hit
+from .backends import BACKENDS, as_backend_error, endpoint_of, make_chat_model
+from .base import REFUSAL_TEXT
+from .prompts import ANSWER_PROMPT, CONDENSE_PROMPT, answer_inputs, history_messages
+from .verify import EMBEDDING_THRESHOLD, LEXICAL_THRESHOLD, postprocess
+
+
+class LLMAnswerer:
+    """The ``Answerer`` for any LangChain chat model (Ollama, OpenAI-compatible, llama.cpp, fakes)."""
+
+    def __init__(
+        self,
+        chat_model: Any,
+        name: str = "llm",
+        embedder: Any = None,
+        lexical_threshold: float = LEXICAL_THRESHOLD,
+        embedding_threshold: float = EMBEDDING_THRESHOLD,
+    ):
+        from langchain_core.output_parsers import StrOutputParser
+
+        self.chat_model = chat_model
+        self.name = name
+        self.embedder = embedder  # optional: enables the embedding check of paraphrased sentences
+        self.lexical_threshold = lexical_threshold
+        self.embedding_threshold = embedding_threshold
+        self.endpoint = endpoint_of(chat_model)
+        self.chain = ANSWER_PROMPT | chat_model | StrOutputParser()
+
+    # ----------------------------------------------------------------- Answerer protocol
+
+    def answer(self, question: str, hits: list[Hit]) -> Answer:
+        if not hits:
+            return self._refusal(question, hits)
+        t0 = time.perf_counter()
+        try:
+            raw = self.chain.invoke(answer_inputs(question, hits))
+        except Exception as exc:
+            raise self._error(exc) from exc
+        return self._finish(question, hits, raw, {"llm_ms": _ms(t0)})
+
+    def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
+        if not hits:
+            yield self._refusal(question, hits)
+            return
+        t0 = time.perf_counter()
+        parts: list[str] = []
+        timings: dict[str, float] = {}
+        try:
+            for delta in self.chain.stream(answer_inputs(question, hits)):
+                if not delta:
+                    continue
+                if not parts:
+                    timings["first_token_ms"] = _ms(t0)
+                parts.append(delta)
+                yield delta
+        except Exception as exc:
+            raise self._error(exc) from exc
+        timings["llm_ms"] = _ms(t0)
+        yield self._finish(question, hits, "".join(parts), timings)
+
+    # ----------------------------------------------------------------- follow-ups
+
+    def condense(self, question: str, history: Sequence[tuple[str, str]] | None) -> str:
+        """Rewrite a follow-up into a standalone question using the chat history (one model call)."""
+        if not history:
+            return question
+        from langchain_core.output_parsers import StrOutputParser
+
+        chain = CONDENSE_PROMPT | self.chat_model | StrOutputParser()
+        try:
+            text = chain.invoke({"history": history_messages(history), "question": question})
+        except Exception as exc:
+            raise self._error(exc) from exc
+        text = " ".join(text.strip().strip('"').split())
+        return text or question
+
+    # ----------------------------------------------------------------- internals
+
+    def _finish(self, question: str, hits: list[Hit], raw: str, timings: dict[str, float]) -> Answer:
+        t0 = time.perf_counter()
+        text, citations, unsupported = postprocess(
+            raw,
+            hits,
+            embedder=self.embedder,
+            lexical_threshold=self.lexical_threshold,
+            embedding_threshold=self.embedding_threshold,
+        )
+        timings["verify_ms"] = _ms(t0)
+        return Answer(
+            question=question,
+            text=text,
+            citations=citations,
+            refused=not citations,
+            hits=list(hits),
+            timings_ms=timings,
+            backend=self.name,
+            unsupported=unsupported,
+        )
+
+    def _refusal(self, question: str, hits: list[Hit]) -> Answer:
+        return Answer(question=question, text=REFUSAL_TEXT, refused=True, hits=list(hits), backend=self.name,
+                      timings_ms={"llm_ms": 0.0})
+
+    def _error(self, exc: BaseException) -> BaseException:
+        return as_backend_error(exc, self.endpoint) or exc
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+_ANSWERER_OPTS = ("embedder", "lexical_threshold", "embedding_threshold")
+
+
+def get_llm_answerer(name: str, chat_model: Any = None, **opts: Any) -> LLMAnswerer:
+    """Build the answerer for backend ``name`` (``ollama``, ``openai``, ``llamacpp``, ``fake``).
+
+    ``name`` may carry the model after a colon (``ollama:qwen2.5:3b``). Options for the answerer
+    (``embedder``, thresholds) are taken out; the rest (``model``, ``base_url``, ``api_key``,
+    ``temperature``, ``responses`` for ``fake``, ...) go to :func:`backends.make_chat_model`.
+    A ready ``chat_model`` skips the backend factory.
+    """
+    answerer_opts = {k: opts.pop(k) for k in _ANSWERER_OPTS if k in opts}
+    backend, _, model = (name or "").partition(":")
+    backend = backend.strip().lower()
+    if model and backend in BACKENDS:
+        opts.setdefault("model", model)
+    if chat_model is None:
+        chat_model = make_chat_model(backend, **{k: v for k, v in opts.items() if v is not None})
+    return LLMAnswerer(chat_model, name=backend or "llm", **answerer_opts)

@@ -1,0 +1,245 @@
+"""The ``assistant`` command. Starts fast: each subcommand imports only what it needs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+from .errors import AssistantError
+
+
+def _settings(args) -> Settings:
+    kw = {}
+    if getattr(args, "store", None):
+        kw["store_dir"] = Path(args.store)
+    if getattr(args, "k", None):
+        kw["k"] = args.k
+    return Settings().with_(**kw)
+
+
+def _err(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+
+
+# -- ingest / store ---------------------------------------------------------------------------
+def cmd_ingest(args) -> int:
+    from .ingest import ingest
+
+    report = ingest(args.paths, _settings(args), prune=args.prune, progress=not args.quiet)
+    print(report.summary(), file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def cmd_store(args) -> int:
+    from .store import Store
+
+    store = Store(_settings(args))
+    if args.action == "stats":
+        stats = store.stats()
+        if args.json:
+            print(json.dumps(stats, indent=2))
+        else:
+            print(f"store: {stats['store']}")
+            print(f"embedding model: {stats['embedding_model']}  documents: {stats['documents']}  "
+                  f"pages: {stats['pages']}  chunks: {stats['chunks']}")
+            for d in stats["per_document"]:
+                print(f"  {d['file']}  ({d['pages']} pages, {d['chunks']} chunks)  {d['title']}")
+        return 0
+    if args.action == "reset":
+        store.reset()
+        import shutil
+
+        shutil.rmtree(store.local_dir / "lexical", ignore_errors=True)
+        print(f"store at {store.location} reset", file=sys.stderr)
+        return 0
+    if args.action == "delete":
+        ok = store.delete_document(args.file)
+        if ok:
+            from .lexical import load_or_build
+
+            load_or_build(store)
+        print(("deleted " if ok else "not in the store: ") + args.file, file=sys.stderr)
+        return 0 if ok else 1
+    return 2
+
+
+# -- ask / chat -------------------------------------------------------------------------------
+def _filters(args) -> dict | None:
+    f = {}
+    if getattr(args, "doc", None):
+        f["files"] = args.doc
+    if getattr(args, "publisher", None):
+        f["publisher"] = args.publisher
+    if getattr(args, "year", None):
+        f["year"] = args.year
+    return f or None
+
+
+def _backend_opts(args) -> dict:
+    opts = {}
+    for name in ("model", "base_url", "api_key"):
+        v = getattr(args, name, None)
+        if v:
+            opts[name] = v
+    return opts
+
+
+def format_answer(ans, width: int = 100) -> str:
+    import textwrap
+
+    lines = [textwrap.fill(ans.text, width)]
+    if ans.unsupported:
+        lines.append("\n(!) not supported by the cited passage: " + " | ".join(ans.unsupported))
+    if ans.citations:
+        lines.append("\nSources" + (" (closest passages)" if ans.refused else "") + ":")
+        for c in ans.citations:
+            page = f"p. {c.page}" + (f" (printed {c.page_label})" if c.page_label and c.page_label != str(c.page) else "")
+            lines.append(f"[{c.n}] {c.title} — {c.file}, {page}" + (f" — {c.section}" if c.section else ""))
+            s, e = c.span
+            quote = " ".join(c.text[s:e].split())
+            lines.append(textwrap.indent(textwrap.fill(f"“{quote}”", width - 4), "    "))
+    return "\n".join(lines)
+
+
+def cmd_ask(args) -> int:
+    from .chain import Assistant
+
+    bot = Assistant(_settings(args), backend=args.backend, **_backend_opts(args))
+    ans = bot.ask(args.question, k=args.k, filters=_filters(args))
+    if args.json:
+        print(json.dumps(ans.to_json(), ensure_ascii=False))
+    else:
+        print(format_answer(ans))
+    return 0
+
+
+def cmd_chat(args) -> int:
+    from .chain import Assistant
+    from .records import Answer
+
+    bot = Assistant(_settings(args), backend=args.backend, **_backend_opts(args))
+    history: list[tuple[str, str]] = []
+    print("Ask about the reports (empty line or Ctrl-D to quit).", file=sys.stderr)
+    while True:
+        try:
+            q = input("you> ").strip()
+        except EOFError:
+            break
+        if not q:
+            break
+        final = None
+        try:
+            for part in bot.stream(q, history=history, k=args.k, filters=_filters(args)):
+                if isinstance(part, Answer):
+                    final = part
+        except AssistantError as e:
+            _err(str(e))
+            continue
+        print(format_answer(final) + "\n")
+        history.append((q, final.text))
+    return 0
+
+
+# -- sources ----------------------------------------------------------------------------------
+def cmd_sources(args) -> int:
+    from .fetch import cli_sources_fetch, cli_sources_list
+
+    sources = Path(args.dir)
+    catalog = sources / "catalog.toml"
+    if args.action == "list":
+        return cli_sources_list(catalog, sources, settings=_settings(args))
+    return cli_sources_fetch(catalog, sources, ids=args.ids or None)
+
+
+# -- serve ------------------------------------------------------------------------------------
+def cmd_serve(args) -> int:
+    from .webui.serve import serve
+
+    return serve(host=args.host, port=args.port, store=args.store, auth=args.auth, insecure=args.insecure) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    p.add_argument("--version", action="version", version=f"assistant {__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def store_arg(sp):
+        sp.add_argument("--store", help="store folder (default: $ASSISTANT_STORE or vectorstore/)")
+
+    sp = sub.add_parser("ingest", help="add or update documents in the store")
+    sp.add_argument("paths", nargs="+", help="files or folders (folders are read recursively)")
+    store_arg(sp)
+    sp.add_argument("--prune", action="store_true", help="drop documents whose files are gone")
+    sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("store", help="inspect or reset the store")
+    sp.add_argument("action", choices=["stats", "reset", "delete"])
+    sp.add_argument("file", nargs="?", help="for delete: the document's file")
+    store_arg(sp)
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_store)
+
+    def ask_args(sp):
+        store_arg(sp)
+        sp.add_argument("--k", type=int, default=None, help="passages to answer from (default 5)")
+        sp.add_argument("--backend", default=None, help="extractive (default), ollama, openai, llamacpp")
+        sp.add_argument("--model", help="LLM model name (or GGUF path for llamacpp)")
+        sp.add_argument("--base-url", dest="base_url", help="LLM server base URL")
+        sp.add_argument("--api-key", dest="api_key", help="LLM API key (or OPENAI_API_KEY)")
+        sp.add_argument("--doc", action="append", help="restrict to this document file (repeatable)")
+        sp.add_argument("--publisher", help="restrict to a publisher")
+        sp.add_argument("--year", type=int, help="restrict to a publication year")
+
+    sp = sub.add_parser("ask", help="answer one question with citations")
+    sp.add_argument("question")
+    ask_args(sp)
+    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("chat", help="a conversation in the terminal")
+    ask_args(sp)
+    sp.set_defaults(func=cmd_chat)
+
+    sp = sub.add_parser("sources", help="the catalog of reports: list status, fetch missing")
+    sp.add_argument("action", choices=["list", "fetch"])
+    sp.add_argument("ids", nargs="*", help="for fetch: only these catalog ids")
+    sp.add_argument("--dir", default="sources", help="sources folder (default sources/)")
+    store_arg(sp)
+    sp.set_defaults(func=cmd_sources)
+
+    try:
+        from .evaluation.cli import add_parser as add_eval
+    except ImportError:  # pragma: no cover - evaluation package missing
+        add_eval = None
+    if add_eval is not None:
+        add_eval(sub)
+
+    sp = sub.add_parser("serve", help="the chat UI in the browser")
+    sp.add_argument("--host", default="127.0.0.1")
+    sp.add_argument("--port", type=int, default=7860)
+    store_arg(sp)
+    sp.add_argument("--auth", help="user:password (required off loopback; or ASSISTANT_UI_AUTH)")
+    sp.add_argument("--insecure", action="store_true", help="allow a non-loopback host without auth")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except AssistantError as e:
+        _err(str(e))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""Hybrid retrieval as a LangChain ``BaseRetriever``: dense (Chroma) + BM25, fused, diversified.
+
+* dense: the query vector against the committed chunks in Chroma;
+* lexical: BM25 (``bm25s``) over the same chunks, which catches names, numbers and rare terms
+  that a small embedding model blurs;
+* reciprocal rank fusion of the two rankings, then MMR over the chunk vectors so that
+  near-duplicate passages (overlapping chunks, repeated boilerplate) do not crowd the top k;
+* neighbour expansion: a passage that stops mid-thought (no closing punctuation, or very
+  short) is extended with the next chunk of the same document.
+
+Filters restrict to documents (files), a publisher or a year.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
+
+from .records import Chunk, Hit
+
+_END = ('.', '!', '?', ':', ';', '"', "'", ')', '”', '’')
+
+
+def rrf(rankings: list[list[str]], k: int = 60, weights: list[float] | None = None) -> dict[str, float]:
+    """Reciprocal rank fusion: sum of w / (k + rank) over the rankings each id appears in."""
+    scores: dict[str, float] = {}
+    for j, ranking in enumerate(rankings):
+        w = weights[j] if weights else 1.0
+        for r, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + w / (k + r)
+    return scores
+
+
+def mmr_order(ids: list[str], relevance: dict[str, float], vectors: dict[str, Any], lam: float, n: int) -> list[str]:
+    """Greedy maximal marginal relevance over ``ids`` (relevance normalised to [0, 1])."""
+    import numpy as np
+
+    if not ids:
+        return []
+    rel = np.array([relevance[i] for i in ids], dtype=np.float32)
+    span = float(rel.max() - rel.min()) or 1.0
+    rel = (rel - rel.min()) / span
+    have = [i for i in ids if i in vectors]
+    if len(have) != len(ids):  # no vectors for some: keep the fused order
+        return ids[:n]
+    mat = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
+    mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
+    sims = mat @ mat.T
+    chosen: list[int] = []
+    left = list(range(len(ids)))
+    while left and len(chosen) < n:
+        if chosen:
+            penalty = sims[np.ix_(left, chosen)].max(axis=1)
+        else:
+            penalty = np.zeros(len(left), dtype=np.float32)
+        score = lam * rel[left] - (1 - lam) * penalty
+        best = left[int(np.argmax(score))]
+        chosen.append(best)
+        left.remove(best)
+    return [ids[i] for i in chosen]
+
+
+def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk:
+    """``chunk`` extended by the part of ``nxt`` it does not already contain."""
+    if nxt.page_start == chunk.page_end and nxt.start < chunk.end:
+        tail = nxt.text[max(0, chunk.end - nxt.start) :]
+        joiner = "" if tail[:1].isspace() else " "
+    else:
+        tail, joiner = nxt.text, "\n"
+    return Chunk(
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        file=chunk.file,
+        title=chunk.title,
+        text=(chunk.text + joiner + tail.lstrip()) if tail.strip() else chunk.text,
+        page_start=chunk.page_start,
+        page_end=max(chunk.page_end, nxt.page_end),
+        page_label=chunk.page_label,
+        section=chunk.section,
+        start=chunk.start,
+        end=nxt.end,
+        index=chunk.index,
+        n_tokens=chunk.n_tokens + nxt.n_tokens,
+    )
+
+
+def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
+    text = chunk.text.rstrip()
+    return bool(text) and (not text.endswith(_END) or (chunk.n_tokens and chunk.n_tokens < min_tokens))
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 retrieval over the store, fused with RRF and diversified with MMR."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    embedder: Any
+    k: int = 5
+    fetch_k: int = 40
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    mmr_lambda: float = 0.8
+    expand_neighbours: bool = True
+    filters: dict | None = None
+
+    _lexical: Any = PrivateAttr(default=None)
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+
+    # -- LangChain interface ------------------------------------------------------------
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+    ) -> list[LCDocument]:
+        return [h.to_langchain() for h in self.search(query)]
+
+    # -- the work -------------------------------------------------------------------------
+    def lexical(self, fingerprint: str | None = None):
+        """The BM25 index for the store's current state (reloaded when the store changed)."""
+        from .lexical import load_or_build
+
+        with self._lock:
+            if self._lexical is None or (fingerprint and self._lexical.fingerprint != fingerprint):
+                self._lexical = load_or_build(self.store)
+            return self._lexical
+
+    def allowed_documents(self, manifest: dict[str, dict], filters: dict | None) -> dict[str, dict]:
+        f = filters or {}
+        files = set(f.get("files") or [])
+        out = {}
+        for doc_id, d in manifest.items():
+            if files and d.get("file") not in files and doc_id not in files:
+                continue
+            if f.get("publisher") and f["publisher"].lower() not in str(d.get("publisher", "")).lower():
+                continue
+            if f.get("year") and int(d.get("year") or 0) != int(f["year"]):
+                continue
+            out[doc_id] = d
+        return out
+
+    def search(self, query: str, k: int | None = None, filters: dict | None = None, timings: dict | None = None) -> list[Hit]:
+        """The top ``k`` hits for ``query``, best first."""
+        import time
+
+        k = k or self.k
+        filters = filters if filters is not None else self.filters
+        t = time.perf_counter()
+        manifest = self.store.manifest()
+        allowed = self.allowed_documents(manifest, filters)
+        if not allowed:
+            return []
+        shas = sorted({d["sha256"] for d in allowed.values()})
+        fingerprint = self.store.fingerprint()
+        t_manifest = time.perf_counter()
+
+        qvec = self.embedder.encode([query])[0]
+        t_embed = time.perf_counter()
+        dense = self.store.query(qvec, self.fetch_k, where={"doc_sha": {"$in": shas}})
+        t_dense = time.perf_counter()
+        lex = self.lexical(fingerprint).search(
+            query, self.fetch_k, allowed=lambda c: c.doc_id in allowed and manifest[c.doc_id]["sha256"] is not None
+        )
+        t_lex = time.perf_counter()
+
+        chunks: dict[str, Chunk] = {}
+        dense_scores: dict[str, float] = {}
+        lex_scores: dict[str, float] = {}
+        for c, s in dense:
+            chunks[c.chunk_id] = c
+            dense_scores[c.chunk_id] = s
+        for c, s in lex:
+            chunks.setdefault(c.chunk_id, c)
+            lex_scores[c.chunk_id] = s
+        fused = rrf(
+            [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]],
+            k=self.rrf_k,
+            weights=[self.dense_weight, self.lexical_weight],
+        )
+        ranked = sorted(fused, key=lambda i: -fused[i])[: max(3 * k, 20)]
+        vectors = self._vectors(ranked)
+        order = mmr_order(ranked, fused, vectors, self.mmr_lambda, k)
+        t_fuse = time.perf_counter()
+
+        hits = []
+        index = self.lexical(fingerprint) if self.expand_neighbours else None
+        for rank, cid in enumerate(order, start=1):
+            c = chunks[cid]
+            if index is not None and looks_cut(c):
+                nxt = index.neighbour(c, 1)
+                if nxt is not None:
+                    c = merge_with_next(c, nxt)
+            hits.append(
+                Hit(chunk=c, score=fused[cid], rank=rank, dense_score=dense_scores.get(cid), lexical_score=lex_scores.get(cid))
+            )
+        if timings is not None:
+            timings.update(
+                manifest_ms=(t_manifest - t) * 1000,
+                embed_query_ms=(t_embed - t_manifest) * 1000,
+                dense_ms=(t_dense - t_embed) * 1000,
+                lexical_ms=(t_lex - t_dense) * 1000,
+                fuse_ms=(t_fuse - t_lex) * 1000,
+            )
+        return hits
+
+    def _vectors(self, ids: list[str]) -> dict[str, Any]:
+        if not ids:
+            return {}
+        got = self.store.chunks_collection().get(ids=ids, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))

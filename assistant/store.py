@@ -1,0 +1,281 @@
+"""The Chroma store: chunk vectors plus a per-document manifest that acts as the commit record.
+
+Two collections live in one Chroma database:
+
+* ``<name>`` holds one record per chunk (vector, text, metadata including ``doc_sha``);
+* ``<name>-docs`` holds one record per document (its file, title, content hash, counts).
+
+A document's chunks are visible only when their ``doc_sha`` equals the hash in the
+manifest. Ingest writes new chunks first, then flips the manifest, then removes stale
+chunks, so a reader never sees a document half-present and a crash at any point can be
+re-run to exactly the state a clean run gives (``collect_garbage`` removes leftovers).
+
+Embedded (``PersistentClient`` in ``vectorstore/``) by default; ``CHROMA_HOST`` switches to
+an ``HttpClient`` so a team can share one store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from .config import CHUNKER_VERSION, Settings
+from .errors import AssistantError, StoreMismatchError
+from .records import Chunk
+
+_CLIENTS: dict[str, Any] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(settings: Settings):
+    """One Chroma client per store per process (Chroma dislikes two clients on one folder)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    key = f"http://{settings.chroma_host}:{settings.chroma_port}" if settings.server_mode else str(
+        Path(settings.store_dir).resolve()
+    )
+    with _CLIENTS_LOCK:
+        if key not in _CLIENTS:
+            if settings.server_mode:
+                try:
+                    _CLIENTS[key] = chromadb.HttpClient(
+                        host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+                    )
+                except Exception as e:  # connection refused etc.
+                    raise AssistantError(f"Chroma server at {key} is not reachable: {e}") from None
+            else:
+                Path(settings.store_dir).mkdir(parents=True, exist_ok=True)
+                _CLIENTS[key] = chromadb.PersistentClient(path=key, settings=chroma_settings)
+        return _CLIENTS[key]
+
+
+def _batches(seq: list, n: int):
+    for i in range(0, len(seq), n):
+        yield seq[i : i + n]
+
+
+class Store:
+    """Read and write access to one store (a folder, or a collection on a Chroma server)."""
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self._chunks = None
+        self._docs = None
+
+    # -- location ---------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        s = self.settings
+        if s.server_mode:
+            return f"chroma server {s.chroma_host}:{s.chroma_port} (collection {s.collection})"
+        return str(s.store_dir)
+
+    @property
+    def local_dir(self) -> Path:
+        """Folder for files kept beside the store (lexical index); per server in server mode."""
+        s = self.settings
+        if s.server_mode:
+            import os
+
+            base = Path(os.environ.get("ASSISTANT_CACHE_DIR") or Path.home() / ".cache" / "assistant") / "servers"
+            return base / f"{s.chroma_host}_{s.chroma_port}_{s.collection}"
+        return Path(s.store_dir)
+
+    @property
+    def client(self):
+        return _client(self.settings)
+
+    # -- collections ------------------------------------------------------------------
+    def exists(self) -> bool:
+        if not self.settings.server_mode and not (Path(self.settings.store_dir) / "chroma.sqlite3").exists():
+            return False
+        names = {getattr(c, "name", c) for c in self.client.list_collections()}
+        return self.settings.collection in names
+
+    def chunks_collection(self, create: bool = False, model: str | None = None, dimension: int | None = None):
+        """The chunk collection; checks it was built with the configured model and chunker."""
+        if self._chunks is not None:
+            return self._chunks
+        name = self.settings.collection
+        if create:
+            meta = {
+                "hnsw:space": "cosine",
+                "embedding_model": model or self.settings.embedding_model,
+                "dimension": int(dimension or 0),
+                "chunker_version": CHUNKER_VERSION,
+            }
+            col = self.client.get_or_create_collection(name, embedding_function=None, metadata=meta)
+        else:
+            try:
+                col = self.client.get_collection(name, embedding_function=None)
+            except Exception:
+                raise AssistantError(
+                    f"no documents in the store at {self.location}: run `assistant ingest sources` first"
+                ) from None
+        self._check(col.metadata or {}, model, dimension)
+        self._chunks = col
+        return col
+
+    def _check(self, meta: dict, model: str | None, dimension: int | None) -> None:
+        from .embeddings import model_label
+
+        want = model_label(model or self.settings.embedding_model)
+        have = meta.get("embedding_model")
+        problems = []
+        if have and have != want:
+            problems.append(f"embedding model {have!r} (configured: {want!r})")
+        if dimension and meta.get("dimension") and int(meta["dimension"]) != int(dimension):
+            problems.append(f"dimension {meta['dimension']} (configured model: {dimension})")
+        if meta.get("chunker_version") and str(meta["chunker_version"]) != CHUNKER_VERSION:
+            problems.append(f"chunker version {meta['chunker_version']} (this version: {CHUNKER_VERSION})")
+        if problems:
+            raise StoreMismatchError(
+                f"the store at {self.location} was built with {', '.join(problems)}; rebuild it with "
+                f"`assistant store reset --store {self.settings.store_dir}` then `assistant ingest ...`, "
+                f"or point --store at another folder"
+            )
+
+    def docs_collection(self):
+        if self._docs is None:
+            self._docs = self.client.get_or_create_collection(
+                f"{self.settings.collection}-docs", embedding_function=None, metadata={"role": "manifest"}
+            )
+        return self._docs
+
+    # -- manifest ---------------------------------------------------------------------
+    def documents(self) -> list[dict[str, Any]]:
+        """Committed documents, sorted by file."""
+        if not self.exists():
+            return []
+        got = self.docs_collection().get(include=["metadatas"])
+        docs = []
+        for doc_id, meta in zip(got["ids"], got["metadatas"]):
+            d = dict(meta or {})
+            d["doc_id"] = doc_id
+            docs.append(d)
+        return sorted(docs, key=lambda d: d.get("file", ""))
+
+    def manifest(self) -> dict[str, dict[str, Any]]:
+        return {d["doc_id"]: d for d in self.documents()}
+
+    def fingerprint(self) -> str:
+        """Changes whenever any committed document changes: keys caches such as the lexical index."""
+        items = sorted((d["doc_id"], d.get("sha256", "")) for d in self.documents())
+        meta = {}
+        if self.exists():
+            meta = dict(self.chunks_collection().metadata or {})
+        raw = json.dumps([items, meta.get("embedding_model"), meta.get("chunker_version")])
+        return hashlib.sha1(raw.encode()).hexdigest()
+
+    def commit_document(self, doc_id: str, meta: dict[str, Any]) -> None:
+        clean = {k: v for k, v in meta.items() if v is not None}
+        self.docs_collection().upsert(ids=[doc_id], embeddings=[[0.0]], metadatas=[clean], documents=[clean["file"]])
+
+    # -- chunks -----------------------------------------------------------------------
+    def add_chunks(self, chunks: list[Chunk], vectors, doc_sha: str, batch: int = 256) -> None:
+        col = self.chunks_collection()
+        for part in _batches(list(range(len(chunks))), batch):
+            col.upsert(
+                ids=[chunks[i].chunk_id for i in part],
+                embeddings=[list(map(float, vectors[i])) for i in part],
+                documents=[chunks[i].text for i in part],
+                metadatas=[{**chunks[i].metadata(), "doc_sha": doc_sha} for i in part],
+            )
+
+    def get_chunks(self, doc_id: str | None = None) -> list[Chunk]:
+        """Committed chunks (of one document, or all), in document order."""
+        if not self.exists():
+            return []
+        manifest = self.manifest()
+        where = {"doc_id": doc_id} if doc_id else None
+        got = self.chunks_collection().get(where=where, include=["documents", "metadatas"])
+        out = []
+        for text, meta in zip(got["documents"], got["metadatas"]):
+            m = manifest.get(meta.get("doc_id"))
+            if m and m.get("sha256") == meta.get("doc_sha"):
+                out.append(Chunk.from_metadata(text, meta))
+        return sorted(out, key=lambda c: (c.file, c.index))
+
+    def collect_garbage(self) -> int:
+        """Delete chunks that belong to no committed document version (left by a crash or a replace)."""
+        if not self.exists():
+            return 0
+        manifest = self.manifest()
+        col = self.chunks_collection()
+        got = col.get(include=["metadatas"])
+        stale = [
+            cid
+            for cid, meta in zip(got["ids"], got["metadatas"])
+            if manifest.get(meta.get("doc_id"), {}).get("sha256") != meta.get("doc_sha")
+        ]
+        for part in _batches(stale, 500):
+            col.delete(ids=part)
+        return len(stale)
+
+    def delete_document(self, file_or_id: str) -> bool:
+        """Remove a document (by its file or doc id): manifest first, so it vanishes at once."""
+        target = None
+        for d in self.documents():
+            if file_or_id in (d["doc_id"], d.get("file")):
+                target = d
+                break
+        if target is None:
+            return False
+        self.docs_collection().delete(ids=[target["doc_id"]])
+        self.chunks_collection().delete(where={"doc_id": target["doc_id"]})
+        return True
+
+    def reset(self) -> None:
+        """Drop both collections (the folder stays, empty)."""
+        for name in (self.settings.collection, f"{self.settings.collection}-docs"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:
+                pass
+        self._chunks = self._docs = None
+
+    # -- queries ----------------------------------------------------------------------
+    def query(self, vector, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest committed chunks to ``vector`` with cosine similarity."""
+        col = self.chunks_collection()
+        total = col.count()
+        if total == 0:
+            return []
+        res = col.query(
+            query_embeddings=[list(map(float, vector))],
+            n_results=min(n, total),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for text, meta, dist in zip(res["documents"][0], res["metadatas"][0], res["distances"][0]):
+            out.append((Chunk.from_metadata(text, meta), 1.0 - float(dist)))
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        docs = self.documents()
+        meta = dict(self.chunks_collection().metadata or {}) if docs else {}
+        return {
+            "store": self.location,
+            "documents": len(docs),
+            "pages": sum(int(d.get("pages", 0)) for d in docs),
+            "chunks": sum(int(d.get("chunks", 0)) for d in docs),
+            "embedding_model": meta.get("embedding_model", self.settings.embedding_model),
+            "dimension": meta.get("dimension"),
+            "chunker_version": meta.get("chunker_version", CHUNKER_VERSION),
+            "per_document": [
+                {
+                    "file": d.get("file"),
+                    "title": d.get("title"),
+                    "pages": int(d.get("pages", 0)),
+                    "chunks": int(d.get("chunks", 0)),
+                    "ingested_at": d.get("ingested_at"),
+                }
+                for d in docs
+            ],
+        }

