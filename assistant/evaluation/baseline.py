@@ -124,9 +124,15 @@ def baseline_records(questions: list[Question], corpus: Path, k: int = 10, progr
         "timings_s": {"load_split": round(t_load, 2), "embed": round(t_embed, 2)},
         "overall": _retrieval_only(aggregate(records)),
         "per_tag": {t: _retrieval_only(v) for t, v in aggregate_by_tag(records).items()},
+        "per_set": _per_set(records),
         "recall_curve": recall_curve(records),
         "records": records,
     }
+
+
+def _per_set(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    names = sorted({r["set"] for r in records})
+    return {n: _retrieval_only(aggregate([r for r in records if r["set"] == n])) for n in names}
 
 
 RETRIEVAL_KEYS = ("n", "n_page_gold", "recall_at_1", "recall_at_3", "recall_at_5", "recall_at_10", "mrr", "ndcg_at_10", "latency_ms_p50", "latency_ms_p95")
@@ -147,6 +153,7 @@ def merge_baseline(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "n_chunks": sum(p.get("n_chunks", 0) for p in parts),
         "overall": _retrieval_only(aggregate(records)),
         "per_tag": {t: _retrieval_only(v) for t, v in aggregate_by_tag(records).items()},
+        "per_set": _per_set(records),
         "recall_curve": recall_curve(records),
         "records": records,
     }

@@ -31,7 +31,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--corpus", metavar="DIR", help="corpus folder (default: the one named in each set's header)")
     p.add_argument("--store", metavar="DIR", help="store to use (default: a store dedicated to the corpus)")
     p.add_argument("--backend", metavar="NAME", help="answerer backend (default: ASSISTANT_BACKEND or extractive)")
-    p.add_argument("--k", type=int, default=5, metavar="N", help="passages to retrieve per question; at least 10 are asked for, so recall@10 can be scored")
+    p.add_argument("--k", type=int, default=5, metavar="N", help="passages given to the answerer, as in `ask --k` (default 5); the chain always retrieves at least 10, which are scored")
     p.add_argument("--out", default="evals/runs", metavar="DIR", help="where run folders go (default: evals/runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
     p.add_argument("--baseline", action="store_true", help="also score the plain LangChain tutorial pipeline")

@@ -41,7 +41,7 @@ def metric_deltas(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
         better = None
-        if delta:
+        if delta and key != "n":
             better = (delta < 0) if key in LOWER_IS_BETTER else (delta > 0)
         rows.append({"metric": key, "label": label, "a": va, "b": vb, "delta": delta, "better": better})
     return rows

@@ -344,7 +344,9 @@ def build_html(
         _tag_table(metrics.get("per_tag", {})),
     ]
     if "baseline" in metrics and metrics["baseline"].get("pipeline"):
-        parts.append(f"<p><b>Baseline pipeline:</b> {esc(metrics['baseline']['pipeline'])}</p>")
+        parts.append(
+            f"<p><b>Baseline pipeline:</b> {esc(metrics['baseline']['pipeline'])} (retrieval only, on the answerable questions)</p>"
+        )
     if images:
         parts.append("<h2>Plots</h2>")
         parts += [_img(name, png) for name, png in images.items()]

@@ -294,10 +294,10 @@ def run_eval(
 
         assistant = Assistant(s, backend=backend, **(backend_opts or {}))
         if warmup and questions:  # load models and indexes outside the timed calls
-            assistant.ask(questions[0].question, k=depth)
+            assistant.ask(questions[0].question, k=k)
         for q in tqdm(questions, desc="eval", unit="q", disable=not progress, file=sys.stderr):
             t0 = time.perf_counter()
-            answer = assistant.ask(q.question, k=depth)
+            answer = assistant.ask(q.question, k=k)  # the chain retrieves at least 10; the answer sees k
             latency = (time.perf_counter() - t0) * 1000.0
             passages = hits_to_passages(answer.hits)[:depth]
             cites = answer_citations(answer)
