@@ -162,6 +162,13 @@ def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
     html = (run / "report.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;boiling point&lt;/script&gt;" in html and "<script>" not in html
 
+    # the report's gold page text comes from the store's passages on that page (what the assistant saw)
+    from assistant.evaluation.report import GoldPageText
+
+    gold_text = GoldPageText(eval_settings(corpus, None, None), corpus=None)
+    assert "35 degrees" in gold_text("pdf/bees.pdf", 2) and "waggle" not in gold_text("pdf/bees.pdf", 2)
+    assert gold_text("pdf/bees.pdf", 9) is None
+
     # the CLI form: second run reuses the store, prints one JSON object, exits with the gate status
     code = main([str(eval_set), "--json", "--no-progress", "--out", str(tmp_path / "runs")])
     assert code == 1

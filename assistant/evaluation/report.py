@@ -62,7 +62,8 @@ def fmt(v: Any, key: str = "") -> str:
 
 
 class GoldPageText:
-    """Text of a gold page: from the store's chunks (what the assistant saw), else the corpus file."""
+    """Text of a gold page: the store's passages on it (what the assistant saw; a passage may run
+    onto the next page), else the page itself from the corpus file."""
 
     def __init__(self, settings: Any = None, corpus: Path | None = None):
         self.settings = settings
@@ -287,7 +288,7 @@ def _question_block(r: Mapping[str, Any], gold_text: GoldText | None) -> str:
         for page in pages:
             text = gold_text(r, g.file, page) if gold_text else None
             body = esc(text[:GOLD_TEXT_CHARS] + ("…" if len(text) > GOLD_TEXT_CHARS else "")) if text else "(gold page text unavailable)"
-            out.append(f"<p><b>Gold page:</b> {esc(g.file)} p. {esc(page)}</p><pre>{body}</pre>")
+            out.append(f"<p><b>Gold page:</b> {esc(g.file)} p. {esc(page)} (the passages on it)</p><pre>{body}</pre>")
     out.append("</div>")
     return "\n".join(out)
 
