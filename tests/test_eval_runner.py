@@ -129,7 +129,10 @@ def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CHROMA_HOST", raising=False)
     corpus = (eval_set.parent / "../corpus").resolve()
 
-    res = run_eval([eval_set], out_dir=tmp_path / "runs", progress=False, backend="extractive")
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    judge = FakeListChatModel(responses=['{"claims": [{"claim": "c", "supported": true}, {"claim": "d", "supported": false}]}', '{"score": 0.9}'])
+    res = run_eval([eval_set], out_dir=tmp_path / "runs", progress=False, backend="extractive", judge=judge)
 
     # a store dedicated to the corpus, never the user's
     assert (store_root / f"eval-{corpus_key(corpus)}").is_dir()
@@ -153,6 +156,9 @@ def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
     for key in SUMMARY_KEYS:
         assert key in o
     assert 0.0 <= o["false_refusal_rate"] <= 1.0 and 0.0 <= o["refusal_rate_unanswerable"] <= 1.0
+    # the extractive answerer answers these plain questions, and the (fake) judge scores each answer
+    assert o["false_refusal_rate"] < 1.0
+    assert o["judge_faithfulness"] == 0.5 and o["judge_answer_relevancy"] == pytest.approx(0.9)
 
     # the impossible latency bound fails the gate; the others pass
     results = {t["name"]: t["passed"] for t in res.metrics["thresholds"]}

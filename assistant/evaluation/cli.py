@@ -35,7 +35,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", default="evals/runs", metavar="DIR", help="where run folders go (default: evals/runs)")
     p.add_argument("--json", action="store_true", help="print one JSON object with the metrics")
     p.add_argument("--baseline", action="store_true", help="also score the plain LangChain tutorial pipeline")
-    p.add_argument("--judge", metavar="NAME", help="LLM judge for faithfulness/relevancy: ollama[:MODEL] or openai[:MODEL]")
+    p.add_argument("--judge", metavar="NAME", help="LLM judge for faithfulness/relevancy: BACKEND[:MODEL], e.g. ollama:llama3.1 (never in CI)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p

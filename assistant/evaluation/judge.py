@@ -101,27 +101,14 @@ def judge_answer(model: Any, question: str, answer: str, citations: Sequence[Any
 
 
 def make_judge_model(spec: str) -> Any:
-    """A chat model from ``ollama[:MODEL]`` or ``openai[:MODEL]`` (any OpenAI-compatible server).
+    """A chat model from ``BACKEND[:MODEL]`` (ollama, openai, llamacpp), built like the answerers'.
 
-    Server addresses come from ``OLLAMA_HOST`` / ``OPENAI_BASE_URL`` as usual; the model from the
-    spec or ``ASSISTANT_JUDGE_MODEL``.
+    Server addresses and keys come from the same environment variables as ``--backend``; the
+    model from the spec, else ``ASSISTANT_JUDGE_MODEL``, else the backend's default.
     """
+    from ..answerers.backends import make_chat_model
+
     kind, _, model = spec.partition(":")
-    kind = kind.strip().lower()
-    model = model.strip() or os.environ.get("ASSISTANT_JUDGE_MODEL", "")
-    if kind == "ollama":
-        try:
-            from langchain_ollama import ChatOllama
-        except ImportError as e:
-            raise BackendError(f"judge {spec}: langchain-ollama is not installed ({e})") from None
-        kw: dict[str, Any] = {"model": model or "llama3.1", "temperature": 0}
-        if os.environ.get("OLLAMA_HOST"):
-            kw["base_url"] = os.environ["OLLAMA_HOST"]
-        return ChatOllama(**kw)
-    if kind == "openai":
-        try:
-            from langchain_openai import ChatOpenAI
-        except ImportError as e:
-            raise BackendError(f"judge {spec}: langchain-openai is not installed ({e})") from None
-        return ChatOpenAI(model=model or "gpt-4o-mini", temperature=0)
-    raise BackendError(f"unknown judge {spec!r}: use ollama[:MODEL] or openai[:MODEL]")
+    if kind.strip().lower() in ("", "extractive"):
+        raise BackendError(f"judge {spec!r}: needs an LLM backend (ollama[:MODEL], openai[:MODEL] or llamacpp)")
+    return make_chat_model(kind.strip(), model=model.strip() or os.environ.get("ASSISTANT_JUDGE_MODEL") or None, temperature=0.0)
