@@ -15,6 +15,7 @@ from assistant.evaluation.runner import (
     SUMMARY_KEYS,
     answer_citations,
     corpus_key,
+    check_corpus,
     eval_settings,
     hits_to_passages,
     make_record,
@@ -121,9 +122,26 @@ def test_answer_to_record():
     assert missing_gold([q], ["b.pdf"]) == ["s/q1: gold file pdf/a.pdf is not in the corpus"]
 
 
+def test_corpus_checked_before_any_work(tmp_path):
+    from assistant.errors import AssistantError
+
+    q = Question(id="q", question="?", answerable=True, gold=[GoldRef("pdf/a.pdf", (1,)), GoldRef("b.pdf")], set_name="s")
+    with pytest.raises(AssistantError, match="corpus folder not found \\(needed by set s\\)"):
+        check_corpus(tmp_path / "nope", ["s"], [q])
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "README.md").write_text("not a report", encoding="utf-8")
+    with pytest.raises(AssistantError) as e:
+        check_corpus(tmp_path / "c", ["s"], [q])
+    assert "none of the documents the questions are about is there (b.pdf, pdf/a.pdf)" in str(e.value)
+    assert "\n" not in str(e.value)
+    (tmp_path / "c" / "a.pdf").write_bytes(b"%PDF-1.4")
+    assert check_corpus(tmp_path / "c", ["s"], [q]) == ["s/q: gold file b.pdf is not in the corpus"]
+
+
 def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
     pytest.importorskip("assistant.chain", reason="needs the lead's chain (assistant.chain)")
     pytest.importorskip("assistant.ingest", reason="needs the lead's ingest (assistant.ingest)")
+    pytest.importorskip("assistant.loaders", reason="ingest needs the loaders (assistant.loaders)")
     store_root = tmp_path / "vectorstore"
     monkeypatch.setenv("ASSISTANT_STORE", str(store_root))
     monkeypatch.delenv("CHROMA_HOST", raising=False)

@@ -113,6 +113,21 @@ def missing_gold(questions: list[Question], files: list[str]) -> list[str]:
     return notes
 
 
+def check_corpus(corpus: Path, set_names: list[str], questions: list[Question]) -> list[str]:
+    """Fail early when the corpus (or every document the questions are about) is missing."""
+    if not corpus.is_dir():
+        raise AssistantError(f"{corpus}: corpus folder not found (needed by set {', '.join(set_names)}); put the documents there or pass --corpus")
+    files = corpus_files(corpus)
+    gold_files = sorted({g.file for q in questions for g in q.gold})
+    if gold_files and not any(file_matches(g, f) for g in gold_files for f in files):
+        more = ", ..." if len(gold_files) > 4 else ""
+        raise AssistantError(
+            f"{corpus}: none of the documents the questions are about is there ({', '.join(gold_files[:4])}{more}); "
+            "fetch them first (`assistant sources fetch`) or pass --corpus"
+        )
+    return missing_gold(questions, files)
+
+
 def _ingest(corpus: Path, settings: Settings, prune: bool, progress: bool) -> list[str]:
     from ..ingest import ingest
 
@@ -277,15 +292,15 @@ def run_eval(
     group_info: list[dict[str, Any]] = []
     baseline_out: list[dict[str, Any]] = []
 
+    plans = []  # check every corpus before the first (slow) ingest or question
     for corpus_dir, group in _groups(sets, corpus).items():
-        s = eval_settings(corpus_dir, store, backend, settings)
         questions = [q for qs in group for q in qs.questions]
         if corpus_dir is not None:
-            if not corpus_dir.is_dir():
-                names = ", ".join(qs.name for qs in group)
-                raise AssistantError(f"{corpus_dir}: corpus folder not found (needed by set {names}); put the documents there or pass --corpus")
-            files = corpus_files(corpus_dir)
-            notes += missing_gold(questions, files)
+            notes += check_corpus(corpus_dir, [qs.name for qs in group], questions)
+        plans.append((corpus_dir, group, questions, eval_settings(corpus_dir, store, backend, settings)))
+
+    for corpus_dir, group, questions, s in plans:
+        if corpus_dir is not None:
             _log(f"ingesting {corpus_dir} into {s.store_dir if not s.server_mode else s.collection} ...")
             notes += _ingest(corpus_dir, s, prune=store is None, progress=progress)
         for qs in group:
