@@ -240,6 +240,7 @@ def _make_chunks(doc: Document, groups: list[list[_Unit]], sections: list[str], 
     for g in groups:
         p0, p1 = g[0].page, g[-1].page
         t0 = doc.pages[p0].text
+        brk = -1
         if p0 == p1:
             text, start, end = t0[g[0].start : g[-1].end], g[0].start, g[-1].end
         else:
@@ -247,9 +248,10 @@ def _make_chunks(doc: Document, groups: list[list[_Unit]], sections: list[str], 
             start1 = min(u.start for u in g if u.page == p1)
             start, end = g[0].start, g[-1].end
             text = t0[start:end0] + "\n" + doc.pages[p1].text[start1:end]
+            brk = end0 - start + 1
         if not _THREE_WORD_CHARS.match(text):
             continue
-        pieces.append((g, p0, p1, text, start, end))
+        pieces.append((g, p0, p1, text, start, end, brk))
     # Word-piece counts add up over whitespace-separated parts (the pre-tokenizer splits on
     # whitespace first), so a chunk's count is the sum of its sentences' counts; recount
     # only where that does not hold (the word estimate, pieces cut inside a word).
@@ -261,7 +263,7 @@ def _make_chunks(doc: Document, groups: list[list[_Unit]], sections: list[str], 
         for i, n in zip(redo, count_tokens((pieces[i][3] for i in redo), model)):
             counts[i] = n
     chunks = []
-    for index, ((g, p0, p1, text, start, end), n) in enumerate(zip(pieces, counts)):
+    for index, ((g, p0, p1, text, start, end, brk), n) in enumerate(zip(pieces, counts)):
         digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
         chunks.append(
             Chunk(
@@ -273,6 +275,8 @@ def _make_chunks(doc: Document, groups: list[list[_Unit]], sections: list[str], 
                 page_start=doc.pages[p0].number,
                 page_end=doc.pages[p1].number,
                 page_label=doc.pages[p0].label or "",
+                page_end_label=doc.pages[p1].label or "",
+                page_break=brk,
                 section=sections[g[0].section],
                 start=start,
                 end=end,

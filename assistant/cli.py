@@ -159,7 +159,9 @@ def cmd_sources(args) -> int:
 def cmd_serve(args) -> int:
     from .webui.serve import serve
 
-    return serve(host=args.host, port=args.port, store=args.store, auth=args.auth, insecure=args.insecure) or 0
+    return serve(
+        host=args.host, port=args.port, store=args.store, auth=args.auth, insecure=args.insecure, sources=args.sources
+    ) or 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -225,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     store_arg(sp)
     sp.add_argument("--auth", help="user:password (required off loopback; or ASSISTANT_UI_AUTH)")
     sp.add_argument("--insecure", action="store_true", help="allow a non-loopback host without auth")
+    sp.add_argument("--sources", help="where uploads and the catalog live (default sources/)")
     sp.set_defaults(func=cmd_serve)
     return p
 

@@ -85,7 +85,9 @@ class Embedder(Embeddings):
         fast = self._fast_encoder() if self._st is None else None
         if fast is not None:
             return int(fast.dimension)
-        return int(self._sentence_transformer().get_sentence_embedding_dimension())
+        st = self._sentence_transformer()
+        get = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
+        return int(get())
 
     # -- encoding ---------------------------------------------------------------------
     def encode(self, texts: list[str], progress: bool = False, bulk: bool = False) -> "np.ndarray":

@@ -74,6 +74,14 @@ class Chunk:
     end: int
     index: int  # ordinal of the chunk within its document
     n_tokens: int = 0
+    page_break: int = -1  # offset in ``text`` where page_end's text begins (-1: one page)
+    page_end_label: str = ""
+
+    def page_at(self, offset: int) -> tuple[int, str]:
+        """(physical page, printed label) of the character at ``offset`` in ``text``."""
+        if self.page_break >= 0 and offset >= self.page_break:
+            return self.page_end, self.page_end_label
+        return self.page_start, self.page_label
 
     def metadata(self) -> dict[str, Any]:
         """Flat metadata for Chroma / LangChain (scalars only)."""

@@ -65,22 +65,34 @@ def mmr_order(ids: list[str], relevance: dict[str, float], vectors: dict[str, An
     return [ids[i] for i in chosen]
 
 
-def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk:
-    """``chunk`` extended by the part of ``nxt`` it does not already contain."""
-    if nxt.page_start == chunk.page_end and nxt.start < chunk.end:
-        tail = nxt.text[max(0, chunk.end - nxt.start) :]
+def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
+    """``chunk`` extended by the part of ``nxt`` it does not already contain (at most two pages)."""
+    if nxt.page_end > chunk.page_start + 1 or (chunk.page_break >= 0 and nxt.page_end != chunk.page_end):
+        return None  # a passage never spans more than two pages: its citation page stays exact
+    brk, end_label = chunk.page_break, chunk.page_end_label or nxt.page_end_label
+    if nxt.page_start == chunk.page_end and nxt.start < chunk.end:  # overlapping sentence(s)
+        cut = max(0, chunk.end - nxt.start)
+        tail = nxt.text[cut:]
         joiner = "" if tail[:1].isspace() else " "
+        if brk < 0 and nxt.page_break >= 0:
+            brk = len(chunk.text) + len(joiner) + max(0, nxt.page_break - cut)
     else:
         tail, joiner = nxt.text, "\n"
+        if brk < 0 and nxt.page_start != chunk.page_end:
+            brk, end_label = len(chunk.text) + 1, nxt.page_label
+    if not tail.strip():
+        return None
     return Chunk(
         chunk_id=chunk.chunk_id,
         doc_id=chunk.doc_id,
         file=chunk.file,
         title=chunk.title,
-        text=(chunk.text + joiner + tail.lstrip()) if tail.strip() else chunk.text,
+        text=chunk.text + joiner + tail,
         page_start=chunk.page_start,
         page_end=max(chunk.page_end, nxt.page_end),
         page_label=chunk.page_label,
+        page_end_label=end_label if brk >= 0 else "",
+        page_break=brk,
         section=chunk.section,
         start=chunk.start,
         end=nxt.end,
@@ -105,8 +117,8 @@ class HybridRetriever(BaseRetriever):
     fetch_k: int = 40
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    mmr_lambda: float = 0.8
+    lexical_weight: float = 1.3  # BM25 slightly ahead: names, numbers and figures matter here
+    mmr_lambda: float = 0.7
     expand_neighbours: bool = True
     filters: dict | None = None
 
@@ -192,8 +204,8 @@ class HybridRetriever(BaseRetriever):
             c = chunks[cid]
             if index is not None and looks_cut(c):
                 nxt = index.neighbour(c, 1)
-                if nxt is not None:
-                    c = merge_with_next(c, nxt)
+                merged = merge_with_next(c, nxt) if nxt is not None else None
+                c = merged or c
             hits.append(
                 Hit(chunk=c, score=fused[cid], rank=rank, dense_score=dense_scores.get(cid), lexical_score=lex_scores.get(cid))
             )

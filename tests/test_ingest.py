@@ -35,10 +35,12 @@ def test_ingest_pages_stats_and_rerun(corpus, settings, capsys):
     assert sorted(rep.added) == ["ppp-compendium.pdf", "survey/survey-report.pdf"]
     store = Store(settings)
     chunks = store.get_chunks()
-    pages = {(c.file, c.page_start) for c in chunks}
+    pages = {(c.file, p) for c in chunks for p in range(c.page_start, c.page_end + 1)}
     assert pages == {("ppp-compendium.pdf", p) for p in (1, 2, 3)} | {("survey/survey-report.pdf", p) for p in (1, 2)}
     hotel = [c for c in chunks if "12,000 employees" in c.text]
-    assert hotel and all(c.page_start == 2 for c in hotel)
+    assert hotel and all(c.page_at(c.text.index("12,000 employees"))[0] == 2 for c in hotel)
+    shelters = [c for c in chunks if "Shelters for male victims" in c.text]
+    assert shelters and all(c.page_at(c.text.index("Shelters for male"))[0] == 2 for c in shelters)
     assert all(c.doc_id and c.chunk_id.startswith(c.doc_id) for c in chunks)
 
     before = snapshot(settings)
@@ -114,7 +116,8 @@ def test_store_built_with_other_model_is_a_clear_error(corpus, settings):
     ingest([corpus], settings, progress=False)
     store = Store(settings)
     col = store.chunks_collection()
-    col.modify(metadata={**col.metadata, "embedding_model": "some-other-model"})
+    meta = {k: v for k, v in col.metadata.items() if not k.startswith("hnsw")}
+    col.modify(metadata={**meta, "embedding_model": "some-other-model"})
     with pytest.raises(StoreMismatchError) as e:
         Store(settings).chunks_collection()
     assert "some-other-model" in str(e.value) and "store reset" in str(e.value)

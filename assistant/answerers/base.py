@@ -22,16 +22,18 @@ class Answerer(Protocol):
 def make_citation(n: int, hit: Hit, span: tuple[int, int] | None = None, supported: bool = True) -> Citation:
     """Citation number ``n`` for ``hit``; ``span`` is the supporting text inside the passage."""
     c = hit.chunk
+    span = span if span is not None else (0, len(c.text))
+    page, label = c.page_at(span[0])
     return Citation(
         n=n,
         doc_id=c.doc_id,
         file=c.file,
         title=c.title,
-        page=c.page_start,
-        page_label=c.page_label,
+        page=page,
+        page_label=label,
         section=c.section,
         text=c.text,
-        span=span if span is not None else (0, len(c.text)),
+        span=span,
         score=hit.score,
         chunk_id=c.chunk_id,
         supported=supported,

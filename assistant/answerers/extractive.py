@@ -21,41 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..records import Answer, Hit
+from ..terms import NUMBER as _NUMBER
+from ..terms import WORD as _WORD
+from ..terms import terms
 from .base import REFUSAL_TEXT, make_citation
-
-_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+|\d+(?:[.,]\d+)*%?")
-_NUMBER = re.compile(r"\b(?:19|20)\d\d\b|\b\d+(?:[.,]\d+)?\b")
-STOP = frozenset(
-    """a about above after again against all am an and any are as at be because been before being below between both
-    but by can could did do does doing down during each few for from further had has have having he her here hers
-    how i if in into is it its itself just me more most my no nor not now of off on once only or other our out over
-    own same she should so some such than that the their theirs them then there these they this those through to too
-    under until up very was we were what when where which while who whom why will with would you your yours
-    according say says said report reports guide document documents describe described mention mentioned
-    specific specifically kind kinds type types way ways much many also within among per give gives given tell
-    list name named one two use used using""".split()
-)
-
-
-def terms(text: str) -> list[str]:
-    """Lower-cased content words (crudely stemmed) and numbers of ``text``."""
-    out = []
-    for w in _WORD.findall(text):
-        w = w.lower().strip("'’-")
-        if w in STOP or len(w) < 2:
-            continue
-        out.append(_stem(w))
-    return out
-
-
-def _stem(w: str) -> str:
-    if w[0].isdigit():
-        return w.replace(",", "")
-    for suf in ("ingly", "edly", "ings", "ing", "ies", "ied", "ers", "ed", "es", "s", "ly"):
-        if w.endswith(suf) and len(w) - len(suf) >= 4:
-            return w[: -len(suf)]
-    return w
-
 
 @dataclass
 class Candidate:
@@ -82,6 +51,8 @@ class ExtractiveAnswerer:
         min_evidence: float = 0.42,
         min_sentence: float = 0.25,
         redundancy: float = 0.88,
+        ratio: float = 0.6,
+        rank_prior: float = 0.04,
     ):
         self.embedder = embedder
         self.max_sentences = max_sentences
@@ -90,6 +61,8 @@ class ExtractiveAnswerer:
         self.min_evidence = min_evidence
         self.min_sentence = min_sentence
         self.redundancy = redundancy
+        self.ratio = ratio  # keep sentences scoring at least this share of the best one
+        self.rank_prior = rank_prior  # bonus for sentences of higher-ranked passages
 
     # -- scoring ------------------------------------------------------------------------
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
@@ -100,9 +73,8 @@ class ExtractiveAnswerer:
             text = h.chunk.text
             for s, e in split_sentences(text):
                 sent = text[s:e]
-                if len(_WORD.findall(sent)) < 4:
-                    continue  # headings, table fragments, furniture
-                out.append(Candidate(i, s, e, sent))
+                if is_statement(sent):
+                    out.append(Candidate(i, s, e, sent))
         return out
 
     def evidence(self, question: str, hits: list[Hit]) -> dict[str, float]:
@@ -149,7 +121,7 @@ class ExtractiveAnswerer:
                 c.dense = float(np.clip(s, 0.0, 1.0))
         w = self.dense_weight if self.embedder is not None else 0.0
         for c in cands:
-            prior = 0.04 * (1.0 / (1 + c.hit_index))
+            prior = self.rank_prior / (1 + c.hit_index)
             c.score = w * c.dense + (1 - w) * c.lexical + prior
 
     def select(self, cands: list[Candidate]) -> list[Candidate]:
@@ -157,7 +129,7 @@ class ExtractiveAnswerer:
         for c in sorted(cands, key=lambda c: -c.score):
             if len(chosen) >= self.max_sentences:
                 break
-            if chosen and c.score < max(self.min_sentence, 0.6 * chosen[0].score):
+            if chosen and c.score < max(self.min_sentence, self.ratio * chosen[0].score):
                 break
             ct = set(terms(c.text))
             if any(_overlap(ct, set(terms(o.text))) >= self.redundancy for o in chosen):
@@ -217,6 +189,27 @@ class ExtractiveAnswerer:
         for piece in re.split(r"(?<=\])\s+", ans.text):
             yield piece + " "
         yield ans
+
+
+_CAPTION = re.compile(r"^\s*(fig(ure)?|table|chart|map|graph|source|sources|note|notes|photo)s?\b\.?", re.I)
+_BULLET = re.compile(r"^\s*([•▪◦●\-–*]|\(?[a-z0-9]{1,2}[.)])\s+")
+
+
+def is_statement(sentence: str) -> bool:
+    """Whether a sentence can carry an answer: not a heading, caption, or page furniture."""
+    words = _WORD.findall(sentence)
+    if len(words) < 4 or _CAPTION.match(sentence):
+        return False
+    letters = [ch for ch in sentence if ch.isalpha()]
+    if letters and sum(ch.isupper() for ch in letters) > 0.6 * len(letters):
+        return False  # ALL-CAPS headings and banners
+    ends = sentence.rstrip().endswith((".", "!", "?", ":", ";", '"', "”", ")", "’"))
+    if not ends and len(words) < 8 and not _BULLET.match(sentence) and " | " not in sentence:
+        return False  # a heading or a label
+    alpha = [w for w in words if w[0].isalpha()]
+    if not ends and alpha and sum(w[0].isupper() for w in alpha) > 0.7 * len(alpha) and len(words) < 14:
+        return False  # Title Case Heading
+    return True
 
 
 def _overlap(a: set, b: set) -> float:

@@ -1,0 +1,196 @@
+"""The UI in a real browser (Debian chromium via Playwright): streamed answer, clickable citations,
+passage + page image, a follow-up turn, and hostile document text rendered literally (no XSS)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from tests.conftest import write_pdf
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+
+FILLER = (
+    "The survey collected replies from ministries, police units, labour inspectorates and civil society "
+    "organisations, and the authors compared them with the commitments adopted in earlier years. "
+)
+SURVEY = [
+    "Overview\n\n" + FILLER * 3,
+    "Victim identification\n\n" + FILLER
+    + "Mobile outreach teams in Ostravel identified 212 presumed victims of labour exploitation during 2021. "
+    "The teams worked with interpreters and met workers at agricultural sites after dark. " + FILLER,
+    "Prosecution\n\n" + FILLER
+    + "Prosecutors in Ostravel secured 31 convictions for trafficking offences, most of them for sexual exploitation. "
+    + FILLER,
+]
+HOSTILE = [
+    "The Quillfeather protocol\n\n" + FILLER
+    + f"The Quillfeather protocol requires inspectors to copy the marker {XSS_IMG} into every case file. "
+    f"Its annex also quotes the string {XSS_SCRIPT} as an example of unsafe input. " + FILLER,
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} not installed (apt install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("the playwright package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory, browser):
+    from assistant.ingest import ingest
+    from assistant.webui.serve import serve
+
+    root = tmp_path_factory.mktemp("ui-browser")
+    sources = root / "sources"
+    write_pdf(sources / "ostravel-survey.pdf", SURVEY, title="Ostravel Survey 2021")
+    write_pdf(sources / "quillfeather.pdf", HOSTILE, title=f"Quillfeather {XSS_IMG} protocol")
+    settings = Settings(store_dir=root / "store", chroma_host=None)
+    report = ingest([sources], settings, root=sources, progress=False)
+    assert report.ok and len(report.added) == 2, report.summary()
+    demo, url = serve("127.0.0.1", _free_port(), settings=settings, sources=sources, block=False, quiet=True)
+    yield url
+    demo.close()
+
+
+@pytest.fixture()
+def page(browser, app_url):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    pg.dialogs = []
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    pg.goto(app_url)
+    pg.wait_for_selector("#question textarea", timeout=30_000)
+    yield pg
+    ctx.close()
+
+
+def _ask(page, question: str, turn: int) -> None:
+    page.fill("#question textarea", question)
+    page.click("#ask-button")
+    page.wait_for_selector(f"#sources .src[id^='src-{turn}-']", timeout=60_000)
+
+
+def _screenshot_dir(tmp_path: Path) -> Path:
+    d = Path(os.environ.get("UI_SCREENSHOT_DIR") or tmp_path)
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def test_ask_click_citation_shows_passage_and_page(page, tmp_path):
+    _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
+    bot = page.locator("#chat .bot").last
+    assert "212" in bot.inner_text()
+    links = bot.locator("a.cite")
+    assert links.count() >= 1
+    first = links.first
+    assert first.get_attribute("href") == "#src-0-1" and first.inner_text() == "[1]"
+
+    first.click()
+    page.wait_for_selector("#sources .src.selected#src-0-1", timeout=30_000)
+    entry = page.locator("#src-0-1")
+    text = entry.inner_text()
+    assert "Ostravel Survey 2021" in text and "ostravel-survey.pdf" in text and "p. 2" in text
+    assert "212 presumed victims" in entry.locator("mark").inner_text()
+    img = page.locator("#page-image img")
+    img.wait_for(timeout=30_000)
+    page.wait_for_function("() => { const i = document.querySelector('#page-image img');"
+                           " return i && i.complete && i.naturalWidth > 500; }", timeout=30_000)
+    assert "p. 2" in page.locator("#page-image").inner_text()
+
+    shot = _screenshot_dir(tmp_path) / "ui-citation.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    # a follow-up is a second turn with its own sources; the first turn's links still work
+    _ask(page, "How many convictions did prosecutors secure there?", turn=1)  # "there" leans on turn 0
+    assert page.locator("#chat .bot").count() == 2
+    assert "Ostravel" in page.locator("#sources .src-sq").inner_text()  # history reached the retriever
+    assert page.locator("#src-1-1 .src-file").inner_text() == "ostravel-survey.pdf"
+    page.locator("#chat .bot").first.locator("a.cite").first.click()
+    page.wait_for_selector("#sources .src.selected#src-0-1", timeout=30_000)
+    assert page.locator("#src-1-1").count() == 0  # panel switched back to turn 0
+    assert not page.dialogs
+
+
+def test_hostile_document_text_is_rendered_literally(page, tmp_path):
+    _ask(page, "What does the Quillfeather protocol require inspectors to copy into every case file?", turn=0)
+    page.locator("#sources button.view-page").first.click()
+    page.wait_for_selector("#sources .src.selected", timeout=30_000)
+    page.locator("#page-image img").wait_for(timeout=30_000)
+
+    body = page.inner_text("body")
+    assert XSS_IMG in body, "the hostile marker should be visible as text"
+    assert XSS_SCRIPT in page.inner_text("#sources")
+    assert f"Quillfeather {XSS_IMG} protocol" in page.inner_text("#sources")  # the title, escaped too
+
+    page.get_by_role("tab", name="Library").click()
+    page.wait_for_selector("#library-table", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#library-table').innerText.includes('Quillfeather')",
+                           timeout=30_000)
+    assert XSS_IMG in page.inner_text("#library-table")
+
+    page.wait_for_timeout(500)  # give any injected handler a chance to fire
+    assert page.dialogs == []
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.evaluate("[...document.scripts].filter(s => s.textContent.includes('__xss')).length") == 0
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "ui-xss.png"), full_page=True)
+
+
+def _settings_tab(page):
+    page.get_by_role("tab", name="Settings").click()
+    page.wait_for_selector("#files-filter", timeout=30_000)
+
+
+def test_restricting_to_a_document_filters_the_sources(page):
+    _settings_tab(page)
+    page.click("#files-filter input")
+    page.keyboard.type("quillfeather")
+    page.locator("#files-filter").get_by_role("option", name="quillfeather.pdf").click()
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
+    files = page.locator("#sources .src-file").all_inner_texts()
+    assert files and set(files) == {"quillfeather.pdf"}, files
+
+
+def test_llm_server_down_is_a_one_line_message(page):
+    pytest.importorskip("assistant.answerers.llm", reason="the LLM answerers are not in this checkout yet")
+    closed = _free_port()
+    _settings_tab(page)
+    page.get_by_label("ollama").check()
+    page.get_by_label("Base URL (LLM answerers)").fill(f"http://127.0.0.1:{closed}")
+    page.get_by_role("tab", name="Chat").click()
+    page.fill("#question textarea", "How many presumed victims were identified in Ostravel?")
+    page.click("#ask-button")
+    bot = page.locator("#chat .bot").last
+    page.wait_for_function("() => { const b = [...document.querySelectorAll('#chat .bot')].pop();"
+                           " return b && b.innerText.includes('⚠'); }", timeout=60_000)
+    text = bot.inner_text().strip()
+    assert f"127.0.0.1:{closed}" in text and "Traceback" not in text and "\n" not in text, text
+    assert page.locator("#sources .src").count() == 0
