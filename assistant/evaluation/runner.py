@@ -256,6 +256,12 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def _logged(notes: list[str]) -> list[str]:
+    for n in notes:
+        _log(f"note: {n}")
+    return notes
+
+
 def run_eval(
     set_paths: list[str | Path],
     corpus: str | Path | None = None,
@@ -278,14 +284,11 @@ def run_eval(
     against ``store`` (or the configured store) as it is. ``judge`` is an optional LangChain
     chat model scoring faithfulness and relevancy (``judge.py``).
     """
-    from tqdm import tqdm
-
     from ..chain import Assistant
 
     t_start = time.time()
     started = datetime.now().isoformat(timespec="seconds")
     sets = load_sets(list(set_paths))
-    depth = max(int(k), 10)
     records: list[dict[str, Any]] = []
     notes: list[str] = []
     contexts: dict[str, tuple[Settings, Path | None]] = {}
@@ -296,64 +299,82 @@ def run_eval(
     for corpus_dir, group in _groups(sets, corpus).items():
         questions = [q for qs in group for q in qs.questions]
         if corpus_dir is not None:
-            notes += check_corpus(corpus_dir, [qs.name for qs in group], questions)
+            notes += _logged(check_corpus(corpus_dir, [qs.name for qs in group], questions))
         plans.append((corpus_dir, group, questions, eval_settings(corpus_dir, store, backend, settings)))
 
     for corpus_dir, group, questions, s in plans:
         if corpus_dir is not None:
             _log(f"ingesting {corpus_dir} into {s.store_dir if not s.server_mode else s.collection} ...")
-            notes += _ingest(corpus_dir, s, prune=store is None, progress=progress)
+            notes += _logged(_ingest(corpus_dir, s, prune=store is None, progress=progress))
         for qs in group:
             contexts[qs.name] = (s, corpus_dir)
         group_info.append({"corpus": str(corpus_dir) if corpus_dir else None, "store": str(s.store_dir), "collection": s.collection, "sets": [qs.name for qs in group]})
-
         assistant = Assistant(s, backend=backend, **(backend_opts or {}))
-        if warmup and questions:  # load models and indexes outside the timed calls
-            assistant.ask(questions[0].question, k=k)
-        for q in tqdm(questions, desc="eval", unit="q", disable=not progress, file=sys.stderr):
-            t0 = time.perf_counter()
-            answer = assistant.ask(q.question, k=k)  # the chain retrieves at least 10; the answer sees k
-            latency = (time.perf_counter() - t0) * 1000.0
-            passages = hits_to_passages(answer.hits)[:depth]
-            cites = answer_citations(answer)
-            extra: dict[str, Any] = {"timings_ms": {k2: round(v, 1) for k2, v in answer.timings_ms.items()}, "backend": answer.backend}
-            if judge is not None and q.answerable and not answer.refused:
-                from .judge import judge_answer
-
-                extra.update(judge_answer(judge, q.question, answer.text, answer.citations))
-            records.append(make_record(q, passages, answer.text, cites, answer.refused, latency, extra))
-
+        records += ask_all(assistant, questions, k=k, judge=judge, progress=progress, warmup=warmup)
         if baseline and corpus_dir is not None:
             from .baseline import baseline_records
 
             _log(f"baseline: plain LangChain pipeline over {corpus_dir} ...")
-            baseline_out.append(baseline_records(questions, corpus_dir, k=depth, progress=progress))
+            baseline_out.append(baseline_records(questions, corpus_dir, k=max(k, 10), progress=progress))
 
-    for n in notes:
-        _log(f"note: {n}")
+    metrics = build_metrics(sets, records, notes)
+    metrics["started_at"] = started
+    metrics["settings"] = {
+        "k": k,
+        "retrieval_depth": max(k, 10),
+        "backend": backend or (settings or Settings()).backend,
+        "judge": judge_name or (type(judge).__name__ if judge is not None else None),
+        "groups": group_info,
+        "config": _settings_json(plans[0][3]) if plans else {},
+    }
+    for qs in sets:
+        metrics["sets"].append({"name": qs.name, "path": str(qs.path), "corpus": str(contexts[qs.name][1]) if contexts[qs.name][1] else None, "n": len(qs.questions)})
+    if baseline_out:
+        from .baseline import merge_baseline
 
+        metrics["baseline"] = merge_baseline(baseline_out)
+    metrics["duration_s"] = round(time.time() - t_start, 1)
+    status = metrics["status"]
+    failed = [t for t in metrics["thresholds"] if not t["passed"]]
+
+    run_dir = _new_run_dir(out_dir)
+    metrics["run_dir"] = str(run_dir)
+    write_run(run_dir, metrics, records, gold_text=_gold_text_lookup(contexts))
+    return RunResult(run_dir=run_dir, metrics=metrics, records=records, status=status, failed_thresholds=failed)
+
+
+def ask_all(assistant, questions: list[Question], k: int = 5, judge: Any = None, progress: bool = True, warmup: bool = True) -> list[dict[str, Any]]:
+    """Ask each question as a user would (timed) and score it; one record per question."""
+    from tqdm import tqdm
+
+    depth = max(k, 10)
+    if warmup and questions:  # load models and indexes outside the timed calls
+        assistant.ask(questions[0].question, k=k)
+    records = []
+    for q in tqdm(questions, desc="eval", unit="q", disable=not progress, file=sys.stderr):
+        t0 = time.perf_counter()
+        answer = assistant.ask(q.question, k=k)  # the chain retrieves at least 10; the answer sees k
+        latency = (time.perf_counter() - t0) * 1000.0
+        extra: dict[str, Any] = {"timings_ms": {n: round(v, 1) for n, v in answer.timings_ms.items()}, "backend": answer.backend}
+        if judge is not None and q.answerable and not answer.refused:
+            from .judge import judge_answer
+
+            extra.update(judge_answer(judge, q.question, answer.text, answer.citations))
+        passages = hits_to_passages(answer.hits)[:depth]
+        records.append(make_record(q, passages, answer.text, answer_citations(answer), answer.refused, latency, extra))
+    return records
+
+
+def build_metrics(sets: list[QuestionSet], records: list[dict[str, Any]], notes: list[str] | None = None) -> dict[str, Any]:
+    """Aggregates overall, per tag and per set, with each set's thresholds checked; status 1 on a miss."""
     metrics: dict[str, Any] = {
-        "started_at": started,
-        "duration_s": None,
-        "sets": [
-            {"name": qs.name, "path": str(qs.path), "corpus": str(contexts[qs.name][1]) if contexts[qs.name][1] else None, "n": len(qs.questions)}
-            for qs in sets
-        ],
-        "settings": {
-            "k": k,
-            "retrieval_depth": depth,
-            "backend": backend or (settings or Settings()).backend,
-            "judge": judge_name or (type(judge).__name__ if judge is not None else None),
-            "groups": group_info,
-            **{f"settings.{kk}": vv for kk, vv in _settings_json(next(iter(contexts.values()))[0]).items()},
-        },
+        "sets": [],
         "overall": aggregate(records),
         "per_tag": aggregate_by_tag(records),
         "per_set": {},
         "thresholds": [],
-        "notes": notes,
+        "notes": list(notes or []),
     }
-    failed: list[dict[str, Any]] = []
     for qs in sets:
         recs = [r for r in records if r["set"] == qs.name]
         agg = aggregate(recs)
@@ -362,19 +383,8 @@ def run_eval(
             t["set"] = qs.name
         metrics["per_set"][qs.name] = {"overall": agg, "per_tag": aggregate_by_tag(recs), "thresholds": th}
         metrics["thresholds"] += th
-        failed += [t for t in th if not t["passed"]]
-    if baseline_out:
-        from .baseline import merge_baseline
-
-        metrics["baseline"] = merge_baseline(baseline_out)
-    status = 1 if failed else 0
-    metrics["status"] = status
-    metrics["duration_s"] = round(time.time() - t_start, 1)
-
-    run_dir = _new_run_dir(out_dir)
-    metrics["run_dir"] = str(run_dir)
-    write_run(run_dir, metrics, records, gold_text=_gold_text_lookup(contexts))
-    return RunResult(run_dir=run_dir, metrics=metrics, records=records, status=status, failed_thresholds=failed)
+    metrics["status"] = 1 if any(not t["passed"] for t in metrics["thresholds"]) else 0
+    return metrics
 
 
 def write_run(run_dir: Path, metrics: dict[str, Any], records: list[dict[str, Any]], gold_text=None) -> None:
