@@ -151,6 +151,13 @@ def test_compare_runs(tmp_path, records, capsys):
     ref_line = next(line for line in text.splitlines() if line.startswith("refusal rate"))
     assert "+1.000" in ref_line and "better" in ref_line
 
+    # runs over different question sets are compared on the questions they share
+    c = _write_run(tmp_path / "c", b_records[:2])
+    text = compare_text(a, c)
+    assert "question sets differ (1 only in A, 0 only in B): metrics over the 2 questions in both" in text
+    n_line = next(line for line in text.splitlines() if line.startswith("questions"))
+    assert n_line.split()[1:3] == ["2", "2"]
+
     from assistant.evaluation.cli import main
 
     assert main(["compare", str(a), str(b)]) == 0

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LoadError
+from .metrics import aggregate
 from .report import TABLE_METRICS, fmt
 
 # Metrics where lower is better (a negative delta is an improvement).
@@ -90,9 +91,22 @@ def compare_text(run_a: str | Path, run_b: str | Path) -> str:
     """A plain-text comparison of two runs (B relative to A)."""
     ma, ra = load_run(run_a)
     mb, rb = load_run(run_b)
-    rows = metric_deltas(ma.get("overall", {}), mb.get("overall", {}))
+    a_keys = {(r.get("set"), r.get("id")) for r in ra}
+    b_keys = {(r.get("set"), r.get("id")) for r in rb}
+    lines = [f"A: {run_a}", f"B: {run_b}"]
+    if a_keys == b_keys:
+        oa, ob = ma.get("overall", {}), mb.get("overall", {})
+    else:  # compare like with like: recompute both over the questions the runs share
+        common = a_keys & b_keys
+        oa = aggregate([r for r in ra if (r.get("set"), r.get("id")) in common])
+        ob = aggregate([r for r in rb if (r.get("set"), r.get("id")) in common])
+        lines.append(
+            f"question sets differ ({len(a_keys - b_keys)} only in A, {len(b_keys - a_keys)} only in B): "
+            f"metrics over the {len(common)} questions in both"
+        )
+    rows = metric_deltas(oa, ob)
     w = max([len(r["label"]) for r in rows] + [6])
-    lines = [f"A: {run_a}", f"B: {run_b}", "", f"{'metric':<{w}}  {'A':>9}  {'B':>9}  {'B-A':>9}"]
+    lines += ["", f"{'metric':<{w}}  {'A':>9}  {'B':>9}  {'B-A':>9}"]
     for r in rows:
         d = r["delta"]
         if d is None:
@@ -103,10 +117,6 @@ def compare_text(run_a: str | Path, run_b: str | Path) -> str:
             ds = f"{d:+.3f}"
         mark = "" if r["better"] is None else ("  better" if r["better"] else "  worse")
         lines.append(f"{r['label']:<{w}}  {fmt(r['a'], r['metric']):>9}  {fmt(r['b'], r['metric']):>9}  {ds:>9}{mark}")
-    a_keys = {(r.get("set"), r.get("id")) for r in ra}
-    b_keys = {(r.get("set"), r.get("id")) for r in rb}
-    if a_keys != b_keys:
-        lines += ["", f"question sets differ: {len(a_keys - b_keys)} only in A, {len(b_keys - a_keys)} only in B"]
     changed = changed_questions(ra, rb)
     lines += ["", f"Questions whose outcome changed: {len(changed)}"]
     for c in changed:
