@@ -38,7 +38,7 @@ TABLE_METRICS = (
     ("judge_answer_relevancy", "judge: answer relevancy"),
 )
 TAG_METRICS = ("n", "recall_at_5", "mrr", "fact_recall", "citation_precision", "false_refusal_rate", "refusal_rate_unanswerable")
-GOLD_TEXT_CHARS = 900
+GOLD_TEXT_CHARS = 1500
 WORST_N = 10
 
 
