@@ -34,7 +34,8 @@ class Candidate:
     text: str
     dense: float = 0.0
     lexical: float = 0.0
-    score: float = 0.0
+    relevance: float = 0.0  # to the question, from the sentence alone
+    score: float = 0.0  # relevance plus the passage's rank prior: the selection order
 
 
 class ExtractiveAnswerer:
@@ -49,11 +50,11 @@ class ExtractiveAnswerer:
         max_passages: int = 4,
         dense_weight: float = 0.6,
         min_evidence: float = 0.42,
-        min_sentence: float = 0.25,
+        min_sentence: float = 0.2,
         redundancy: float = 0.88,
-        ratio: float = 0.75,
+        ratio: float = 0.5,
         rank_prior: float = 0.5,
-        max_citations: int = 2,
+        max_citations: int = 1,
     ):
         self.embedder = embedder
         self.max_sentences = max_sentences
@@ -123,16 +124,16 @@ class ExtractiveAnswerer:
                 c.dense = float(np.clip(s, 0.0, 1.0))
         w = self.dense_weight if self.embedder is not None else 0.0
         for c in cands:
-            prior = self.rank_prior / (1 + c.hit_index)
-            c.score = w * c.dense + (1 - w) * c.lexical + prior
+            c.relevance = w * c.dense + (1 - w) * c.lexical
+            c.score = c.relevance + self.rank_prior / (1 + c.hit_index)
 
     def select(self, cands: list[Candidate]) -> list[Candidate]:
         chosen: list[Candidate] = []
         for c in sorted(cands, key=lambda c: -c.score):
             if len(chosen) >= self.max_sentences:
                 break
-            if chosen and c.score < max(self.min_sentence, self.ratio * chosen[0].score):
-                break
+            if c.relevance < self.min_sentence or (chosen and c.relevance < self.ratio * chosen[0].relevance):
+                continue  # the rank prior orders sentences; it never makes an irrelevant one relevant
             if c.hit_index not in {o.hit_index for o in chosen} and len({o.hit_index for o in chosen}) >= self.max_citations:
                 continue
             ct = set(terms(c.text))
