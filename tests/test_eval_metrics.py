@@ -327,7 +327,7 @@ def test_report_sets_are_well_formed(name, file):
 
 def test_ci_set_facts_are_on_their_gold_pages():
     s = load_set(EVALS / "ci-shared.jsonl")
-    assert s.thresholds["false_refusal_rate_max"] == 0.2 and 3 <= sum(not q.answerable for q in s.questions) <= 4
+    assert 0 < s.thresholds["false_refusal_rate_max"] <= 0.2 and 3 <= sum(not q.answerable for q in s.questions) <= 4
     if not (SHARED / "corpus" / "pdf").is_dir():
         pytest.skip("../shared/corpus not present")
     import pymupdf
