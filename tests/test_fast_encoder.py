@@ -204,3 +204,13 @@ def test_fresh_process_does_not_import_torch():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
     assert out.stdout.strip() == "none"
+
+
+def test_blas_threading_is_restored_and_irrelevant_to_results(fast):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    ctl = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
+    before = [lib.num_threads for lib in ctl.lib_controllers]
+    one = fast.encode(TEXTS[:5])
+    assert [lib.num_threads for lib in ctl.lib_controllers] == before  # pinned only during encode
+    default = FastEncoder(threads=None).encode(TEXTS[:5])
+    np.testing.assert_allclose(one, default, atol=1e-5)
