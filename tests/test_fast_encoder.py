@@ -206,11 +206,12 @@ def test_fresh_process_does_not_import_torch():
     assert out.stdout.strip() == "none"
 
 
-def test_blas_threading_is_restored_and_irrelevant_to_results(fast):
+def test_blas_threading_is_restored_and_workers_do_not_change_results(fast):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     ctl = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
     before = [lib.num_threads for lib in ctl.lib_controllers]
-    one = fast.encode(TEXTS[:5])
+    many = FastEncoder(threads=3).encode(TEXTS, batch_size=4)  # several batches, 3 workers
     assert [lib.num_threads for lib in ctl.lib_controllers] == before  # pinned only during encode
-    default = FastEncoder(threads=None).encode(TEXTS[:5])
-    np.testing.assert_allclose(one, default, atol=1e-5)
+    one = FastEncoder(threads=1).encode(TEXTS, batch_size=4)
+    np.testing.assert_allclose(many, one, atol=1e-5)
+    np.testing.assert_allclose(many, fast.encode(TEXTS), atol=1e-5)
