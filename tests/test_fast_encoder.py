@@ -204,3 +204,14 @@ def test_fresh_process_does_not_import_torch():
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120, check=True)
     assert out.stdout.strip() == "none"
+
+
+def test_blas_threading_is_restored_and_workers_do_not_change_results(fast):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    ctl = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
+    before = [lib.num_threads for lib in ctl.lib_controllers]
+    many = FastEncoder(threads=3).encode(TEXTS, batch_size=4)  # several batches, 3 workers
+    assert [lib.num_threads for lib in ctl.lib_controllers] == before  # pinned only during encode
+    one = FastEncoder(threads=1).encode(TEXTS, batch_size=4)
+    np.testing.assert_allclose(many, one, atol=1e-5)
+    np.testing.assert_allclose(many, fast.encode(TEXTS), atol=1e-5)
