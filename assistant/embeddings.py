@@ -81,12 +81,9 @@ class Embedder(Embeddings):
             return self._fast or None
 
     def warm_up(self) -> None:
-        """Load sentence-transformers now: faster per query than the numpy encoder once loaded.
-
-        Long-lived processes (UI, chat, evaluation) call this; a one-shot ``ask`` does not, and
-        answers with the fast-starting numpy encoder instead.
-        """
-        self._sentence_transformer()
+        """Load the query encoder now rather than on the first question (UI, chat)."""
+        if self._fast_encoder() is None:
+            self._sentence_transformer()
 
     @property
     def dimension(self) -> int:
@@ -101,14 +98,15 @@ class Embedder(Embeddings):
     def encode(self, texts: list[str], progress: bool = False, bulk: bool = False) -> "np.ndarray":
         """Encode ``texts`` to an (n, d) float32 array of unit vectors.
 
-        ``bulk`` (document ingest) always uses sentence-transformers; otherwise the fast
-        numpy encoder is used when it is available and sentence-transformers is not loaded yet.
+        ``bulk`` (document ingest) uses sentence-transformers; queries and answer sentences use
+        the numpy encoder when the model supports it: the same vectors (cosine >= 0.9999999 in
+        the tests), no torch import, and as fast as torch here (benchmarks/bench_encoder.py).
         """
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if not bulk and self._st is None:
+        if not bulk:
             fast = self._fast_encoder()
             if fast is not None:
                 return np.asarray(fast.encode(list(texts), batch_size=self.batch_size), dtype=np.float32)
