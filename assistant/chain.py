@@ -36,6 +36,16 @@ def heuristic_standalone(question: str, history: list[tuple[str, str]] | None) -
     return f"{question.strip()} (context: {prev.strip()})"
 
 
+def answer_question(question: str, standalone: str) -> str:
+    """What the answerer answers: the rewritten question, except for the heuristic rewrite.
+
+    The heuristic carries the previous question along to find the right passages; choosing
+    sentences with it would answer the previous question again, so the follow-up's own words
+    pick the sentences from those passages.
+    """
+    return question if standalone.endswith(")") and "(context: " in standalone else standalone
+
+
 def verify_markers(answer: Answer) -> Answer:
     """Drop ``[n]`` markers that point at no citation (whatever the answerer produced)."""
     valid = {c.n for c in answer.citations}
@@ -132,7 +142,7 @@ class Assistant:
 
         def answer(x: dict) -> Answer:
             t = time.perf_counter()
-            ans = self.answerer.answer(x["standalone"], x["hits"][:k])
+            ans = self.answerer.answer(answer_question(x["question"], x["standalone"]), x["hits"][:k])
             ans.question = x["question"]
             ans.standalone_question = x["standalone"]
             ans.hits = x["hits"]
@@ -160,13 +170,14 @@ class Assistant:
         hits = self.retriever.search(sq, k=max(k, MIN_HITS), filters=filters, timings=timings)
         timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
         final = None
-        for part in self.answerer.stream(sq, hits[:k]):
+        aq = answer_question(question, sq)
+        for part in self.answerer.stream(aq, hits[:k]):
             if isinstance(part, Answer):
                 final = part
             else:
                 yield part
         if final is None:  # an answerer that forgot its final item
-            final = self.answerer.answer(sq, hits[:k])
+            final = self.answerer.answer(aq, hits[:k])
         final.question, final.standalone_question, final.hits = question, sq, hits
         final.timings_ms = {**timings, **final.timings_ms, "total_ms": (time.perf_counter() - t) * 1000}
         yield verify_markers(final)
