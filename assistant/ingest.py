@@ -73,7 +73,8 @@ def embedding_text(chunk) -> str:
     return f"{header}\n{chunk.text}"
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """Content hash of a file, read in blocks (reports can be large)."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -193,7 +194,7 @@ def ingest(
         todo = []
         for t in targets:
             try:
-                sha = _sha256(t.path)
+                sha = file_sha256(t.path)
             except OSError as e:
                 report.failed.append((str(t.path), f"cannot read: {e.strerror or e}"))
                 continue

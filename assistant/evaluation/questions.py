@@ -16,8 +16,8 @@ from typing import Any
 
 from ..errors import LoadError
 
-# Metrics a threshold may name; ``<metric>_max`` makes it an upper bound.
-THRESHOLD_METRICS = {
+# The overall metrics every run reports (``--json`` prints these), in display order.
+REPORTED_METRICS = (
     "recall_at_1",
     "recall_at_3",
     "recall_at_5",
@@ -31,9 +31,9 @@ THRESHOLD_METRICS = {
     "false_refusal_rate",
     "latency_ms_p50",
     "latency_ms_p95",
-    "judge_faithfulness",
-    "judge_answer_relevancy",
-}
+)
+# Metrics a threshold may name; ``<metric>_max`` makes it an upper bound.
+THRESHOLD_METRICS = {*REPORTED_METRICS, "judge_faithfulness", "judge_answer_relevancy"}
 
 
 @dataclass(frozen=True)

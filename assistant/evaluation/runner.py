@@ -31,25 +31,10 @@ from .metrics import (
     file_matches,
     score_question,
 )
-from .questions import Question, QuestionSet, load_sets
+from .questions import REPORTED_METRICS, Question, QuestionSet, load_sets
 
 SNIPPET_CHARS = 300
-SUMMARY_KEYS = (
-    "n",
-    "recall_at_1",
-    "recall_at_3",
-    "recall_at_5",
-    "recall_at_10",
-    "mrr",
-    "ndcg_at_10",
-    "fact_recall",
-    "citation_precision",
-    "citation_support",
-    "refusal_rate_unanswerable",
-    "false_refusal_rate",
-    "latency_ms_p50",
-    "latency_ms_p95",
-)
+SUMMARY_KEYS = ("n", *REPORTED_METRICS)
 
 
 @dataclass

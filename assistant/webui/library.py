@@ -8,7 +8,6 @@ lock (ingest also takes a file lock, which would make a second concurrent writer
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -22,6 +21,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import AssistantError, LoadError
+from ..ingest import file_sha256
 
 ALLOWED_SUFFIXES = (".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx")
 TEXT_SUFFIXES = {".html", ".htm", ".md", ".markdown", ".txt"}
@@ -82,14 +82,6 @@ def sniff(path: Path, suffix: str, display: str) -> None:
         raise LoadError(display, f"unsupported file type {suffix or '(none)'!r}; allowed: {', '.join(ALLOWED_SUFFIXES)}")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def save_upload(tmp_path: str | Path, original_name: str, uploads_dir: Path, max_mb: float | None = None) -> Path:
     """Check an uploaded temp file and copy it into ``uploads_dir``; returns the saved path.
 
@@ -111,12 +103,12 @@ def save_upload(tmp_path: str | Path, original_name: str, uploads_dir: Path, max
     sniff(tmp_path, suffix, display)
 
     uploads_dir.mkdir(parents=True, exist_ok=True)
-    sha = _sha256(tmp_path)
+    sha = file_sha256(tmp_path)
     stem = Path(name).stem
     for i in range(0, 1000):
         dest = uploads_dir / (name if i == 0 else f"{stem}-{i}{suffix}")
         if dest.exists():
-            if dest.is_file() and _sha256(dest) == sha:
+            if dest.is_file() and file_sha256(dest) == sha:
                 return dest
             continue
         try:
