@@ -31,6 +31,13 @@ def cmd_ingest(args) -> int:
 
     report = ingest(args.paths, _settings(args), prune=args.prune, progress=not args.quiet)
     print(report.summary(), file=sys.stderr)
+    if not (report.added or report.updated or report.skipped or report.failed or report.removed):
+        print(
+            "note: no documents found. Put report files (PDF, HTML, Markdown, text, DOCX) in "
+            f"{' '.join(map(str, args.paths))} — `assistant sources fetch` downloads the catalog's reports "
+            "when online — or upload them in the UI's Library tab.",
+            file=sys.stderr,
+        )
     return 0 if report.ok else 1
 
 
