@@ -163,9 +163,11 @@ class ExtractiveAnswerer:
 
     def compose(self, question: str, hits: list[Hit], chosen: list[Candidate]) -> Answer:
         # passages in order of their best sentence; sentences of one passage in reading order
-        best: dict[int, float] = {}
+        best: dict[int, float] = {}  # order passages by selection score (relevance + rank prior)
+        relevance: dict[int, float] = {}  # what a citation reports: 0..1, the sentence evidence alone
         for c in chosen:
             best[c.hit_index] = max(best.get(c.hit_index, 0.0), c.score)
+            relevance[c.hit_index] = max(relevance.get(c.hit_index, 0.0), c.relevance)
         passage_order = sorted(best, key=lambda i: -best[i])
         numbers = {hi: n for n, hi in enumerate(passage_order, start=1)}
         parts, spans = [], {}
@@ -177,7 +179,7 @@ class ExtractiveAnswerer:
             spans[hi] = (min(c.start for c in mine), max(c.end for c in mine))
         citations = [make_citation(numbers[hi], hits[hi], spans[hi]) for hi in passage_order]
         for cit, hi in zip(citations, passage_order):
-            cit.score = best[hi]
+            cit.score = relevance[hi]
         return Answer(question=question, text=" ".join(parts), citations=citations, backend=self.name)
 
     def refusal(self, question: str, hits: list[Hit]) -> Answer:
