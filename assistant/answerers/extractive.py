@@ -158,7 +158,6 @@ class ExtractiveAnswerer:
         else:
             ans = self.compose(question, hits, chosen)
         ans.timings_ms["answer_ms"] = (time.perf_counter() - t0) * 1000
-        ans.timings_ms["evidence"] = round(strength, 4)
         return ans
 
     def compose(self, question: str, hits: list[Hit], chosen: list[Candidate]) -> Answer:
