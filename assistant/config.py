@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
-CHUNKER_VERSION = "2"  # bump when chunk text, ids or what is embedded change
+CHUNKER_VERSION = "3"  # bump when chunk text, ids or what is embedded change
 
 
 def _env_int(name: str, default: int | None) -> int | None:

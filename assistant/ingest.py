@@ -59,20 +59,6 @@ def doc_id_for(file: str) -> str:
     return hashlib.sha1(file.encode("utf-8")).hexdigest()[:16]
 
 
-def embedding_text(chunk) -> str:
-    """What gets embedded for a chunk: a short header (document title, section) then the text.
-
-    Questions often name the report or the topic of a section ("the DHS guide", "Polaris's
-    survivor study"); a small embedding model only sees that context if it is in the text.
-    The header is kept short so the passage itself fits the model's 256-token window.
-    """
-    title = " ".join(chunk.title.split()[:12])
-    leaf = chunk.section.split(" > ")[-1] if chunk.section else ""
-    leaf = " ".join(leaf.split()[:10])
-    header = f"{title} — {leaf}" if leaf and leaf.lower() not in title.lower() else title
-    return f"{header}\n{chunk.text}"
-
-
 def file_sha256(path: Path) -> str:
     """Content hash of a file, read in blocks (reports can be large)."""
     h = hashlib.sha256()
@@ -230,7 +216,7 @@ def ingest(
                 if bar:
                     bar.set_postfix_str(f"{t.file[-40:]}: embedding {len(chunks)} chunks")
                 te = time.perf_counter()
-                vectors = embedder.encode([embedding_text(c) for c in chunks], bulk=True)
+                vectors = embedder.encode([c.text for c in chunks], bulk=True)
                 report.embed_seconds += time.perf_counter() - te
                 store.add_chunks(chunks, vectors, doc_sha=hashes[t.file])
                 store.commit_document(

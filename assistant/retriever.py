@@ -127,8 +127,8 @@ class HybridRetriever(BaseRetriever):
     fetch_k: int = 40
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight: float = 1.3  # BM25 slightly ahead: names, numbers and figures matter here
-    mmr_lambda: float = 0.7
+    lexical_weight: float = 1.0
+    mmr_lambda: float = 0.8
     expand_neighbours: bool = True
     navigation_penalty: float = 0.3
     filters: dict | None = None
