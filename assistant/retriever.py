@@ -186,9 +186,7 @@ class HybridRetriever(BaseRetriever):
         t_embed = time.perf_counter()
         dense = self.store.query(qvec, self.fetch_k, where={"doc_sha": {"$in": shas}})
         t_dense = time.perf_counter()
-        lex = self.lexical(fingerprint).search(
-            query, self.fetch_k, allowed=lambda c: c.doc_id in allowed and manifest[c.doc_id]["sha256"] is not None
-        )
+        lex = self.lexical(fingerprint).search(query, self.fetch_k, allowed=lambda c: c.doc_id in allowed)
         t_lex = time.perf_counter()
 
         chunks: dict[str, Chunk] = {}
