@@ -50,13 +50,8 @@ class IngestReport:
 @dataclass
 class _Target:
     path: Path
-    file: str  # relative to its root, posix
-    explicit: bool
-
-
-def doc_id_for(file: str) -> str:
-    """Stable document id from the file's path relative to the ingested folder."""
-    return hashlib.sha1(file.encode("utf-8")).hexdigest()[:16]
+    root: Path  # the folder ``file`` is relative to
+    file: str  # relative to ``root``, posix (as the loader computes it)
 
 
 def file_sha256(path: Path) -> str:
@@ -71,7 +66,7 @@ def file_sha256(path: Path) -> str:
 def collect_targets(paths: list[Path], root: Path | None, report: IngestReport) -> list[_Target]:
     """Expand folders recursively; unreadable types in folders are noted, named ones fail."""
     from .catalog import FOLDER_META_FILES
-    from .loaders import is_supported
+    from .loaders import is_supported, relative_file
 
     targets: dict[str, _Target] = {}
     for p in map(Path, paths):
@@ -85,24 +80,18 @@ def collect_targets(paths: list[Path], root: Path | None, report: IngestReport) 
                 if not is_supported(f):
                     report.notes.append(f"{f}: skipped (not a type the assistant reads)")
                     continue
-                rel = _relative(f, base)
-                targets.setdefault(rel, _Target(f, rel, False))
+                rel = relative_file(f, base)
+                targets.setdefault(rel, _Target(f, base, rel))
         elif p.is_file():
-            rel = _relative(p, Path(root) if root else p.parent)
+            base = Path(root) if root else p.parent
+            rel = relative_file(p, base)
             if not is_supported(p):
                 report.failed.append((str(p), f"unsupported file type {p.suffix or '(none)'!r}"))
                 continue
-            targets[rel] = _Target(p, rel, True)
+            targets[rel] = _Target(p, base, rel)
         else:
             report.failed.append((str(p), "no such file or folder"))
     return list(targets.values())
-
-
-def _relative(path: Path, base: Path) -> str:
-    try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
-    except ValueError:
-        return path.name
 
 
 def read_catalog_metadata(folders: list[Path]) -> dict[str, dict]:
@@ -160,7 +149,7 @@ def ingest(
     from .chunker import chunk_document
     from .embeddings import get_embedder
     from .lexical import lexical_is_current, load_or_build
-    from .loaders import load_document
+    from .loaders import doc_id_for, load_document
     from .store import Store
 
     t0 = time.perf_counter()
@@ -176,7 +165,6 @@ def ingest(
     max_bytes = int(settings.max_file_mb * 1024 * 1024)
     with ingest_lock(store):
         manifest = store.manifest()
-        hashes = {}
         todo = []
         for t in targets:
             try:
@@ -184,7 +172,6 @@ def ingest(
             except OSError as e:
                 report.failed.append((str(t.path), f"cannot read: {e.strerror or e}"))
                 continue
-            hashes[t.file] = sha
             committed = manifest.get(doc_id_for(t.file))
             if committed and committed.get("sha256") == sha:
                 report.skipped.append(t.file)
@@ -204,8 +191,7 @@ def ingest(
             bar = tqdm(total=len(todo), desc="ingest", unit="file", file=sys.stderr)
         for t in todo:
             try:
-                doc = load_document(t.path, max_bytes=max_bytes)
-                doc.file, doc.doc_id = t.file, doc_id_for(t.file)
+                doc = load_document(t.path, root=t.root, max_bytes=max_bytes)
                 extra = catalog.get(t.file) or catalog.get(t.path.name) or {}
                 doc.title = extra.get("title") or doc.title
                 doc.publisher = extra.get("publisher") or doc.publisher
@@ -218,7 +204,7 @@ def ingest(
                 te = time.perf_counter()
                 vectors = embedder.encode([c.text for c in chunks], bulk=True)
                 report.embed_seconds += time.perf_counter() - te
-                store.add_chunks(chunks, vectors, doc_sha=hashes[t.file])
+                store.add_chunks(chunks, vectors, doc_sha=doc.sha256)  # the hash of the bytes loaded
                 store.commit_document(
                     doc.doc_id,
                     {
@@ -228,7 +214,7 @@ def ingest(
                         "kind": doc.kind,
                         "publisher": doc.publisher or "",
                         "year": int(doc.year) if doc.year else None,
-                        "sha256": hashes[t.file],
+                        "sha256": doc.sha256,
                         "pages": doc.n_pages,
                         "pages_with_text": sum(1 for p in doc.pages if p.text.strip()),
                         "chunks": len(chunks),

@@ -38,7 +38,8 @@ def doc_id_for(file: str) -> str:
     return hashlib.sha1(file.encode("utf-8")).hexdigest()[:16]
 
 
-def _relative(path: Path, root: str | Path | None) -> str:
+def relative_file(path: Path, root: str | Path | None) -> str:
+    """A document's ``file``: its posix path relative to ``root``, else its name."""
     if root is not None:  # abspath, not resolve: a symlinked file still counts as inside root
         try:
             return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
@@ -90,7 +91,7 @@ def load_document(path: str | Path, root: str | Path | None = None, max_bytes: i
     else:
         from .text import load_text as loader
     parsed = loader(shown, data)
-    file = _relative(p, root)
+    file = relative_file(p, root)
     return Document(
         doc_id=doc_id_for(file),
         path=os.path.abspath(p),
