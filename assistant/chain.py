@@ -72,10 +72,6 @@ class Assistant:
         return get_embedder(self.settings)
 
     @property
-    def store(self):
-        return self.retriever.store
-
-    @property
     def retriever(self):
         if self._retriever is None:
             from .retriever import HybridRetriever

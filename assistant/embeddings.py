@@ -13,6 +13,7 @@ in the tests to a cosine of 0.9999).
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from functools import lru_cache
@@ -87,6 +88,12 @@ class Embedder(Embeddings):
 
     @property
     def dimension(self) -> int:
+        # a sentence-transformers folder states it: no need to load a model just to open a store
+        try:
+            cfg = json.loads((Path(self.path) / "1_Pooling" / "config.json").read_text())
+            return int(cfg["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError):
+            pass
         fast = self._fast_encoder() if self._st is None else None
         if fast is not None:
             return int(fast.dimension)

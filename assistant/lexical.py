@@ -47,7 +47,6 @@ class LexicalIndex:
     chunks: list[Chunk]
     bm25: object | None = None
     _pos: dict[tuple[str, int], int] = field(default_factory=dict)
-    _df: dict[str, int] | None = None
 
     def __post_init__(self):
         self._pos = {(c.doc_id, c.index): i for i, c in enumerate(self.chunks)}
@@ -124,19 +123,6 @@ class LexicalIndex:
             if s > 0:
                 out.append((self.chunks[int(i)], float(s)))
         return out
-
-    def term_stats(self) -> tuple[int, dict[str, int]]:
-        """(number of chunks, document frequency of each content term), computed once per index."""
-        if self._df is None:
-            from collections import Counter
-
-            from .terms import terms
-
-            df: Counter = Counter()
-            for c in self.chunks:
-                df.update(set(terms(c.title + " " + c.section + " " + c.text)))
-            self._df = dict(df)
-        return len(self.chunks), self._df
 
     def neighbour(self, chunk: Chunk, offset: int) -> Chunk | None:
         i = self._pos.get((chunk.doc_id, chunk.index + offset))

@@ -34,6 +34,7 @@ class Candidate:
     text: str
     dense: float = 0.0
     lexical: float = 0.0
+    terms: frozenset = frozenset()  # its content terms (scoring and redundancy checks)
     relevance: float = 0.0  # to the question, from the sentence alone
     score: float = 0.0  # relevance plus the passage's rank prior: the selection order
 
@@ -109,12 +110,13 @@ class ExtractiveAnswerer:
 
     def score(self, question: str, cands: list[Candidate], hits: list[Hit]) -> None:
         q = list(dict.fromkeys(terms(question)))
-        sent_terms = [set(terms(c.text)) for c in cands]
+        for c in cands:
+            c.terms = frozenset(terms(c.text))
         n = max(len(cands), 1)
-        idf = {t: math.log(1 + n / (1 + sum(t in st for st in sent_terms))) for t in q}
+        idf = {t: math.log(1 + n / (1 + sum(t in c.terms for c in cands))) for t in q}
         total = sum(idf.values()) or 1.0
-        for c, st in zip(cands, sent_terms):
-            c.lexical = sum(idf[t] for t in q if t in st) / total
+        for c in cands:
+            c.lexical = sum(idf[t] for t in q if t in c.terms) / total
         if self.embedder is not None and cands:
             import numpy as np
 
@@ -137,8 +139,7 @@ class ExtractiveAnswerer:
                 continue  # the rank prior orders sentences; it never makes an irrelevant one relevant
             if c.hit_index not in {o.hit_index for o in chosen} and len({o.hit_index for o in chosen}) >= self.max_citations:
                 continue
-            ct = set(terms(c.text))
-            if any(_overlap(ct, set(terms(o.text))) >= self.redundancy for o in chosen):
+            if any(_overlap(c.terms, o.terms) >= self.redundancy for o in chosen):
                 continue
             chosen.append(c)
         return chosen
