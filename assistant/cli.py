@@ -60,7 +60,9 @@ def cmd_store(args) -> int:
         store.reset()
         import shutil
 
-        shutil.rmtree(store.local_dir / "lexical", ignore_errors=True)
+        from .lexical import lexical_dir
+
+        shutil.rmtree(lexical_dir(store), ignore_errors=True)
         print(f"store at {store.location} reset", file=sys.stderr)
         return 0
     if args.action == "delete":
