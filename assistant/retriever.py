@@ -106,9 +106,19 @@ _LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}\s*$", re.M)
 _TOC_LINE = re.compile(r"^\d{1,3}\s+[A-Z][\w&,’' -]{2,60}$", re.M)
 
 
+_REFERENCE = (
+    re.compile(r"[(,]\s*(?:[A-Z][a-z]+\.?\s+)?(?:19|20)\d\d[a-z]?\)"),  # "(Geneva, 2019)", "(March 2022)"
+    re.compile(r"\bet al\b|\band others\b"),
+    re.compile(r"“[^”]{8,250}”\s*[,.(]"),  # a quoted title
+    re.compile(r"\bpp?\.\s*\d"),
+)
+
+
 def is_navigation(text: str) -> bool:
-    """A table of contents or list of figures: it names every topic and answers none."""
-    return len(_LEADER.findall(text)) >= 2 or len(_TOC_LINE.findall(text)) >= 4
+    """A table of contents, list of figures or of references: it names every topic and answers none."""
+    if len(_LEADER.findall(text)) >= 2 or len(_TOC_LINE.findall(text)) >= 4:
+        return True
+    return sum(len(rx.findall(text)) for rx in _REFERENCE) >= 5
 
 
 def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:

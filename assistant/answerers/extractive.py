@@ -5,10 +5,17 @@ Each candidate sentence of the retrieved passages is scored by its similarity to
 (idf-weighted term overlap); near-duplicates are dropped; the best few are kept in a readable
 order (by passage, then in reading order) and each carries the citation of its passage.
 
-Whether to answer at all is decided on the evidence as a whole: when the retrieved passages
-neither resemble the question nor contain its distinctive terms — in particular its numbers,
-years and names — the answer says plainly that the documents do not answer it and lists the
-closest passages. The weights and the threshold are calibrated on a development set (see
+Table rows are candidates too, read with their table's title ("Immigration Status of Likely
+Victims - Labor ONLY: Foreign National | 2510 | 71% ..."), since many reports give their
+figures only in tables.
+
+Whether to answer at all is decided twice. First, what the question pins down
+(``assistant.answerability``): its years, numbers and names, the statistic or kind of place it
+asks for, and for a "how many" question a figure beside what it counts; only passages that
+supply all of it may be quoted (for a comparison, the passages together). Second, the evidence
+as a whole must resemble the question and contain its distinctive terms. Failing either, the
+answer says plainly that the documents do not answer it, says what the closest passages lack,
+and lists them. The weights and the threshold are calibrated on a development set (see
 ``evals/README.md``), for kinds of question rather than particular ones.
 """
 
@@ -70,16 +77,25 @@ class ExtractiveAnswerer:
 
     # -- scoring ------------------------------------------------------------------------
     def candidates(self, hits: list[Hit]) -> list[Candidate]:
-        from ..sentences import split_sentences
-
         out = []
         for i, h in enumerate(hits[: self.max_passages]):
-            text = h.chunk.text
-            for s, e in split_sentences(text):
-                sent = text[s:e]
-                if is_statement(sent):
+            for s, e, sent in units(h.chunk.text):
+                if is_statement(sent) or _ROW.search(sent):
                     out.append(Candidate(i, s, e, sent))
         return out
+
+    def admissible(self, question: str, hits: list[Hit]) -> tuple[object, set[int], list[str]]:
+        """What the question needs, the passages an answer may quote, and what the closest one lacks."""
+        from ..answerability import comparative, needs_of, unmet
+
+        needs = needs_of(question)
+        top = hits[: self.max_passages]
+        evidence = [evidence_of(h, top) for h in top]
+        lacks = [unmet(needs, [e]) for e in evidence]
+        ok = {i for i, m in enumerate(lacks) if not m}
+        if not ok and len(evidence) > 1 and comparative(question, needs) and not unmet(needs, evidence):
+            ok = set(range(len(evidence)))  # a comparison: the passages together have it all
+        return needs, ok, (lacks[0] if lacks else [])
 
     def evidence(self, question: str, hits: list[Hit]) -> dict[str, float]:
         """Features of how well the passages as a whole cover the question."""
@@ -150,11 +166,14 @@ class ExtractiveAnswerer:
         if not hits:
             return Answer(question=question, text=REFUSAL_TEXT + " No passages were found.", refused=True, backend=self.name)
         feats = self.evidence(question, hits)
-        cands = self.candidates(hits)
+        _, allowed, lacking = self.admissible(question, hits)
+        cands = [c for c in self.candidates(hits) if c.hit_index in allowed]
         self.score(question, cands, hits)
         chosen = self.select(cands)
         strength = self.evidence_score(feats)
-        if not chosen or strength < self.min_evidence:
+        if not allowed:
+            ans = self.refusal(question, hits, lacking)
+        elif not chosen or strength < self.min_evidence:
             ans = self.refusal(question, hits)
         else:
             ans = self.compose(question, hits, chosen)
@@ -182,12 +201,13 @@ class ExtractiveAnswerer:
             cit.score = relevance[hi]
         return Answer(question=question, text=" ".join(parts), citations=citations, backend=self.name)
 
-    def refusal(self, question: str, hits: list[Hit]) -> Answer:
+    def refusal(self, question: str, hits: list[Hit], lacking: list[str] | None = None) -> Answer:
         closest = hits[:3]
         listing = "; ".join(
             f"[{i}] {h.chunk.title}, p. {h.chunk.page_label or h.chunk.page_start}" for i, h in enumerate(closest, start=1)
         )
-        text = f"{REFUSAL_TEXT} The closest passages are: {listing}."
+        why = f" The closest passage does not give {_join(lacking)}." if lacking else ""
+        text = f"{REFUSAL_TEXT}{why} The closest passages are: {listing}."
         cits = [make_citation(i, h, None, supported=False) for i, h in enumerate(closest, start=1)]
         return Answer(question=question, text=text, citations=cits, refused=True, backend=self.name)
 
@@ -197,6 +217,47 @@ class ExtractiveAnswerer:
         for piece in re.split(r"(?<=\])\s+", ans.text):
             yield piece + " "
         yield ans
+
+
+def _join(items: list[str]) -> str:
+    quoted = [f"“{x}”" if not x.startswith(("a ", "an ")) and " on its own" not in x else x for x in items]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+_ROW = re.compile(r"\S \| \S.*\d")  # a table row with a figure in it
+
+
+def units(text: str) -> list[tuple[int, int, str]]:
+    """The passage's sentences as ``(start, end, text)``; a table row reads with its table's title.
+
+    The span stays the row's own, so the citation highlights the row; the text prefixes the
+    nearest line above it that is not a row (the table's title), which is what makes
+    "Foreign National | 2510 | 71%" say anything.
+    """
+    from ..sentences import split_sentences
+
+    out, title = [], ""
+    for s, e in split_sentences(text):
+        sent = text[s:e]
+        if " | " in sent:
+            out.append((s, e, f"{title}: {sent}" if title and _ROW.search(sent) else sent))
+        else:
+            title = sent if len(sent) < 120 else ""
+            out.append((s, e, sent))
+    return out
+
+
+def evidence_of(hit: Hit, near: list[Hit] = ()):
+    """A passage as the answerability checks see it: text, header (title, section, file name), units,
+    and as context the other passages of ``near`` from the same document."""
+    from pathlib import PurePosixPath
+
+    from ..answerability import Evidence
+
+    c = hit.chunk
+    header = f"{c.title}\n{c.section}\n{PurePosixPath(c.file).stem.replace('-', ' ').replace('_', ' ')}"
+    context = "\n".join(h.chunk.text for h in near if h.chunk.doc_id == c.doc_id and h.chunk.chunk_id != c.chunk_id)
+    return Evidence(text=c.text, header=header, sentences=tuple(u[2] for u in units(c.text)), context=context)
 
 
 _CAPTION = re.compile(r"^\s*(fig(ure)?|table|chart|map|graph|source|sources|note|notes|photo)s?\b\.?", re.I)
