@@ -5,6 +5,12 @@
   that a small embedding model blurs;
 * reciprocal rank fusion of the two rankings, then MMR over the chunk vectors so that
   near-duplicate passages (overlapping chunks, repeated boilerplate) do not crowd the top k;
+* frame-free rerank of the top passages: a question usually names its source ("in Polaris's
+  2021 Hotline data ..."), which pulls the query vector towards every passage of that report
+  and most of all towards the ones about the report itself (its introduction, its summary).
+  Projecting the document title's direction out of the query leaves what is actually asked;
+  the top ``rerank_depth`` passages are reordered by that similarity plus a small prior for
+  their fused rank;
 * neighbour expansion: a passage that stops mid-thought (no closing punctuation, or very
   short) is extended with the next chunk of the same document.
 
@@ -64,6 +70,22 @@ def mmr_order(ids: list[str], relevance: dict[str, float], vectors: dict[str, An
         chosen.append(best)
         left.remove(best)
     return [ids[i] for i in chosen]
+
+
+def frame_free_scores(qvec, passage_vectors: list, title_vectors: list) -> list[float]:
+    """Cosine of each passage with the query less the component along its document's title."""
+    import numpy as np
+
+    q = np.asarray(qvec, dtype=np.float32)
+    q = q / (np.linalg.norm(q) + 1e-9)
+    out = []
+    for p, t in zip(passage_vectors, title_vectors):
+        p = np.asarray(p, dtype=np.float32)
+        t = np.asarray(t, dtype=np.float32)
+        t = t / (np.linalg.norm(t) + 1e-9)
+        rest = q - float(q @ t) * t
+        out.append(float(rest @ p) / ((np.linalg.norm(rest) + 1e-9) * (np.linalg.norm(p) + 1e-9)))
+    return out
 
 
 def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
@@ -141,10 +163,13 @@ class HybridRetriever(BaseRetriever):
     mmr_lambda: float = 0.8
     expand_neighbours: bool = True
     navigation_penalty: float = 0.3
+    rerank_depth: int = 10
+    rerank_prior: float = 0.13
     filters: dict | None = None
 
     _lexical: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the rerank
 
     # -- LangChain interface ------------------------------------------------------------
     def _get_relevant_documents(
@@ -219,6 +244,7 @@ class HybridRetriever(BaseRetriever):
         ranked = sorted(fused, key=lambda i: -fused[i])[: max(3 * k, 20)]
         vectors = self._vectors(ranked)
         order = mmr_order(ranked, fused, vectors, self.mmr_lambda, k)
+        order = self.rerank(qvec, order, chunks, vectors)
         t_fuse = time.perf_counter()
 
         hits = []
@@ -241,6 +267,22 @@ class HybridRetriever(BaseRetriever):
                 fuse_ms=(t_fuse - t_lex) * 1000,
             )
         return hits
+
+    def rerank(self, qvec, order: list[str], chunks: dict[str, Chunk], vectors: dict[str, Any]) -> list[str]:
+        """Reorder the first ``rerank_depth`` ids by frame-free similarity (see the module docstring)."""
+        head = order[: self.rerank_depth]
+        if len(head) < 2 or any(i not in vectors for i in head):
+            return order
+        titles = [chunks[i].title for i in head]
+        scores = frame_free_scores(qvec, [vectors[i] for i in head], [self._title_vector(t) for t in titles])
+        scores = [s + self.rerank_prior / (1 + r) for r, s in enumerate(scores)]
+        ranked = [head[j] for j in sorted(range(len(head)), key=lambda j: -scores[j])]
+        return ranked + order[self.rerank_depth :]
+
+    def _title_vector(self, title: str):
+        if title not in self._titles:
+            self._titles[title] = self.embedder.encode([title or " "])[0]
+        return self._titles[title]
 
     def _vectors(self, ids: list[str]) -> dict[str, Any]:
         if not ids:

@@ -90,11 +90,14 @@ class ExtractiveAnswerer:
 
         needs = needs_of(question)
         top = hits[: self.max_passages]
-        evidence = [evidence_of(h, top) for h in top]
+        # a passage is read with the rest of its document among all the hits given (a name
+        # stated once covers the passages that follow it); a comparison may use all of them
+        evidence = [evidence_of(h, hits) for h in top]
         lacks = [unmet(needs, [e]) for e in evidence]
         ok = {i for i, m in enumerate(lacks) if not m}
-        if not ok and len(evidence) > 1 and comparative(question, needs) and not unmet(needs, evidence):
-            ok = set(range(len(evidence)))  # a comparison: the passages together have it all
+        if not ok and len(hits) > 1 and comparative(question, needs):
+            if not unmet(needs, [evidence_of(h) for h in hits]):
+                ok = set(range(len(top)))  # a comparison: the passages together have it all
         return needs, ok, (lacks[0] if lacks else [])
 
     def evidence(self, question: str, hits: list[Hit]) -> dict[str, float]:
@@ -102,7 +105,7 @@ class ExtractiveAnswerer:
         q = terms(question)
         if not q or not hits:
             return {"coverage": 0.0, "numbers": 0.0, "dense": 0.0}
-        top = hits[: self.max_passages]
+        top = hits  # all the passages given: the rerank may have put the on-topic ones below the quoted few
         docs = [set(terms(h.chunk.text + " " + h.chunk.title + " " + h.chunk.section)) for h in top]
         n = len(docs)
         # weight a question term by how rare it is among the retrieved passages' vocabulary
