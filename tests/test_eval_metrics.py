@@ -142,6 +142,8 @@ def test_score_question_unanswerable_and_refusals():
     s = score_question(q_un, [P("a.pdf", 1)], "The documents do not answer this question.", [], refused=True)
     assert s["mrr"] is None and s["fact_recall"] is None and s["citation_precision"] is None
     assert s["refused"] is True and s["wrong_refusal"] is False
+    listed = [Cited("a.pdf", 1, text="x", span=(0, 1), supported=False)]  # a refusal's "closest passages"
+    assert score_question(q_un, [P("a.pdf", 1)], "The documents do not answer this question.", listed, refused=True)["citation_support"] is None
     s2 = score_question(q_un, [], "An invented answer [1].", [Cited("a.pdf", 1, text="x", span=(0, 1))], refused=False)
     assert s2["wrong_refusal"] is True and s2["citation_support"] == 1.0
 

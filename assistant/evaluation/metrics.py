@@ -239,7 +239,8 @@ def score_question(
     out["facts_matched"] = facts_matched(answer_text, q.facts) if answerable else []
     out["fact_recall"] = fact_recall(answer_text, q.facts) if answerable else None
     out["citation_precision"] = citation_precision(citations, q.gold) if answerable else None
-    out["citation_support"] = citation_support(citations)
+    # a refusal claims nothing: the passages it lists are offered as the closest, not as support
+    out["citation_support"] = None if refused else citation_support(citations)
     out["citations_precise"] = [citation_precise(c, q.gold) for c in citations] if answerable and q.gold else []
     out["refused"] = bool(refused)
     out["wrong_refusal"] = bool(refused) if answerable else not refused
