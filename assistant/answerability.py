@@ -31,7 +31,7 @@ _LABEL = re.compile(r"\b(?:fig(?:ure)?|table|chart|map|box|p|pp|page|no|chapter|
 # a year that names a document ("the OSCE's 2021 survey", "UNODC's 2024 Global Report") may be
 # found in a title; any other year must be in the text itself
 _DOC_YEAR = re.compile(
-    r"\b((?:19|20)\d\d)\s+(?:\w+\s+){0,2}?(?:report|survey|study|guide|edition|compendium|publication|assessment)\b",
+    r"\b((?:19|20)\d\d)\s+(?:\S+\s+){0,2}?(?:report|survey|study|guide|edition|compendium|publication|assessment)\b",
     re.I,
 )
 _FOOTNOTE = re.compile(r"^\d{1,2}\s+[A-Z]")
@@ -89,7 +89,7 @@ def needs_of(question: str) -> Needs:
             continue  # a capital that only starts the sentence
         if w.lower() in _QUESTION_WORDS or w.lower() in STOP:
             continue
-        names.append(w)
+        names.append(re.sub(r"[’']s$", "", w))
     stat = next((k for k, rx in _STATISTIC.items() if rx.search(question)), None)
     place = _PLACE.search(question)
     return Needs(

@@ -140,3 +140,24 @@ def test_chat_in_the_terminal(bot, settings, monkeypatch, capsys):
     assert cli(["chat", "--store", str(settings.store_dir)]) == 0
     out = capsys.readouterr().out
     assert "12,000" in out and "non-governmental organisation" in out
+
+
+def test_frame_free_rerank_prefers_what_is_asked_over_the_report_naming_itself(embedder):
+    from assistant.retriever import frame_free_scores
+
+    title = "Human Trafficking Awareness Guide for Convenience Retail Employees"
+    question = "Why does the awareness guide for convenience retail employees say traffickers use convenience stores?"
+    intro = "About this guide: this awareness guide for convenience retail employees explains human trafficking."
+    answer = "Traffickers take advantage of the anonymity, expediency and low-cost items that stores offer."
+    q, t, a, b = embedder.encode([question, title, intro, answer])
+    plain = [float(q @ a), float(q @ b)]
+    free = frame_free_scores(q, [a, b], [t, t])
+    # the question's naming of the guide pulls it towards the introduction; without the title's
+    # direction the answer wins by a wider margin
+    assert free[1] > free[0]
+    assert free[1] - free[0] > plain[1] - plain[0] + 0.05
+    # no title component (an orthogonal title) leaves the plain cosine
+    import numpy as np
+
+    ortho = np.zeros_like(q)
+    assert frame_free_scores(q, [a], [ortho])[0] == pytest.approx(plain[0], abs=1e-5)
