@@ -101,3 +101,25 @@ def test_ci_question_set_meets_its_thresholds(shared_store, tmp_path, capsys):
     metrics = json.loads(out[out.index("{"):])
     print(json.dumps(metrics, indent=1))
     assert rc == 0, f"CI question set below its thresholds: {metrics}"
+
+
+# The bars issue 3 sets on the team's development set (../shared/evals/dev.jsonl).
+DEV_BARS = {"recall_at_5": 0.85, "mrr": 0.65, "citation_precision": 0.75, "refusal_rate_unanswerable": 0.75}
+DEV_MAX = {"false_refusal_rate": 0.10}
+
+
+def test_dev_set_meets_the_issue_bars(shared_store, tmp_path):
+    """Answer quality on the development set: retrieval, citations and refusals."""
+    from assistant.evaluation.runner import run_eval
+
+    dev = shared_corpus().parent / "evals" / "dev.jsonl"
+    if not dev.is_file():
+        pytest.skip(f"development set not present at {dev}")
+    corpus, settings = shared_store
+    res = run_eval([dev], corpus=corpus, store=settings.store_dir, out_dir=tmp_path / "runs", progress=False)
+    m = res.overall
+    print(json.dumps({k: m.get(k) for k in [*DEV_BARS, *DEV_MAX]}, indent=1))
+    for k, bar in DEV_BARS.items():
+        assert m[k] >= bar, f"dev {k} = {m[k]:.3f} < {bar}"
+    for k, bar in DEV_MAX.items():
+        assert m[k] <= bar, f"dev {k} = {m[k]:.3f} > {bar}"
