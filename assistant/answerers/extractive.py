@@ -55,7 +55,7 @@ class ExtractiveAnswerer:
         self,
         embedder=None,
         max_sentences: int = 5,
-        max_passages: int = 3,
+        max_passages: int = 4,
         dense_weight: float = 0.6,
         min_evidence: float = 0.42,
         min_sentence: float = 0.2,
