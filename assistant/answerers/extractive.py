@@ -207,7 +207,7 @@ class ExtractiveAnswerer:
     def refusal(self, question: str, hits: list[Hit], lacking: list[str] | None = None) -> Answer:
         closest = hits[:3]
         listing = "; ".join(
-            f"[{i}] {h.chunk.title}, p. {h.chunk.page_label or h.chunk.page_start}" for i, h in enumerate(closest, start=1)
+            f"[{i}] {h.chunk.title}, {_page(h)}" for i, h in enumerate(closest, start=1)
         )
         why = f" The closest passage does not give {_join(lacking)}." if lacking else ""
         text = f"{REFUSAL_TEXT}{why} The closest passages are: {listing}."
@@ -220,6 +220,13 @@ class ExtractiveAnswerer:
         for piece in re.split(r"(?<=\])\s+", ans.text):
             yield piece + " "
         yield ans
+
+
+def _page(hit: Hit) -> str:
+    """The physical page, as the source list gives it, with the printed number when it differs."""
+    c = hit.chunk
+    label = c.page_label
+    return f"p. {c.page_start}" + (f" (printed {label})" if label and label != str(c.page_start) else "")
 
 
 def _join(items: list[str]) -> str:
