@@ -41,6 +41,14 @@ _QUANTITY = re.compile(
     r"fraction|rate|portion)\b|\b(?:number|share|proportion|percentage) of\b",
     re.I,
 )
+# "how many (of the) X ...", "the number of X": X is what is counted
+_COUNTED = re.compile(r"\b(?:how many|how much|number of|numbers of)\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?", re.I)
+_PHRASE_END = frozenset(
+    "did do does were was are is have has had can could will would should may might took take made make "
+    "in on at from to by with for that who which whom whose since during between per than as "
+    "of about according".split()
+)
+_ASKING = frozenset(terms("number numbers share proportion percentage percent rate total amount change changed compare"))
 _STATISTIC = {
     "average": re.compile(r"\b(?:average|mean)\b", re.I),
     "median": re.compile(r"\bmedian\b", re.I),
@@ -75,10 +83,11 @@ class Needs:
     statistic: str | None = None  # "average" or "median"
     place: str | None = None  # "state", "country" or "city"
     focus: frozenset = field(default_factory=frozenset)  # the question's content terms
+    counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
 
 
 def needs_of(question: str) -> Needs:
-    years = tuple(dict.fromkeys(_YEAR.findall(question)))
+    years = tuple(dict.fromkeys(re.findall(r"(?<![\d.,])(?:19|20)\d\d(?!\d)", question)))  # "2020-2022" is two
     numbers = tuple(
         dict.fromkeys(n for n in re.findall(r"(?<![\w.])(?<![A-Za-z]-)\d+(?:[.,]\d+)*", question) if n not in years)
     )
@@ -101,7 +110,23 @@ def needs_of(question: str) -> Needs:
         statistic=stat,
         place=place.group(1).lower() if place else None,
         focus=frozenset(terms(question)),
+        counted=counted_terms(question),
     )
+
+
+def counted_terms(question: str) -> tuple[str, ...]:
+    """The noun phrase after "how many" / "how much" / "the number of": what is being counted."""
+    m = _COUNTED.search(question)
+    if not m:
+        return ()
+    words = []
+    for w in re.findall(r"[A-Za-z][\w'’.-]*", question[m.end() :]):
+        if w.lower() in _PHRASE_END:
+            break
+        words.append(w)
+        if len(words) == 4:
+            break
+    return tuple(t for t in terms(" ".join(words)) if not t[0].isdigit())
 
 
 # -- the checks -----------------------------------------------------------------------------
@@ -193,7 +218,7 @@ def comparative(question: str, needs: Needs) -> bool:
     return len(needs.years) > 1 or bool(_COMPARE.search(question))
 
 
-def unmet(needs: Needs, evidence: list[Evidence], rarity: dict[str, int] | None = None) -> list[str]:
+def unmet(needs: Needs, evidence: list[Evidence]) -> list[str]:
     """What the evidence, taken together, lacks, as short phrases; empty when it has all the question needs.
 
     Names, years and numbers may come from any of the passages (a comparison finds one year in
@@ -221,26 +246,25 @@ def unmet(needs: Needs, evidence: list[Evidence], rarity: dict[str, int] | None 
         missing.append(f"an {needs.statistic}" if needs.statistic[0] in "aeiou" else f"a {needs.statistic}")
     if needs.place and not has_place(body, needs.place):
         missing.append(f"a {needs.place} name")
-    if needs.quantity and not any(_counts_asked(needs, e, rarity) for e in evidence):
+    if needs.quantity and not any(_counts_asked(needs, e) for e in evidence):
         missing.append("a figure for what is asked")
     return missing
 
 
-def key_terms(needs: Needs, header: str, rarity: dict[str, int] | None) -> set[str]:
-    """What a "how many" question counts: its rarest content terms beyond the passage's title.
+def key_terms(needs: Needs, header: str) -> set[str]:
+    """What a figure must stand beside: the thing counted ("how many *hotels*"), else what is asked.
 
-    ``rarity`` maps a term to the number of retrieved passages containing it; the rarest third
-    of the asked terms (at least one) must stand beside the figure. Without it, any asked term.
+    Terms of the passage's title are left out of the counted ones unless nothing else is left.
+    Without a counted noun ("how often ...", "what share ..."), any of the question's content
+    terms beyond the passage's title, its years and numbers, and the words that only ask for a
+    figure ("number", "change") will do; with none left, any figure will.
     """
-    asked = needs.focus - set(terms(header)) - set(needs.years) - {n.replace(",", "") for n in needs.numbers}
-    if not rarity or not asked:
-        return set(asked)
-    ranked = sorted(asked, key=lambda t: (rarity.get(t, 0), t))
-    cut = rarity.get(ranked[max(0, len(ranked) // 3 - 1)], 0)
-    return {t for t in ranked if rarity.get(t, 0) <= cut}
+    if needs.counted:  # the title names the report's subject, not what this figure counts
+        return (set(needs.counted) - set(terms(header))) or set(needs.counted)
+    return set(needs.focus) - set(terms(header)) - set(needs.years) - _ASKING - {n.replace(",", "") for n in needs.numbers}
 
 
-def _counts_asked(needs: Needs, e: Evidence, rarity: dict[str, int] | None) -> bool:
-    key = key_terms(needs, e.header, rarity)
+def _counts_asked(needs: Needs, e: Evidence) -> bool:
+    key = key_terms(needs, e.header)
     exclude = set(needs.numbers)
-    return any(figures(s, exclude) and key & set(terms(s)) for s in e.sentences)
+    return any(figures(s, exclude) and (not key or key & set(terms(s))) for s in e.sentences)

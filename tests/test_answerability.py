@@ -113,3 +113,22 @@ def test_off_corpus_near_misses_are_caught(question):
         header="Polaris Analysis of 2021 Data from the National Human Trafficking Hotline",
     )
     assert unmet(needs_of(question), [hotline])
+
+
+def test_the_figure_must_count_what_the_question_counts():
+    from assistant.answerability import counted_terms
+
+    assert counted_terms("How many hotels took part in the training?") == ("hotel",)
+    assert counted_terms("How many of the 57 OSCE participating States responded?")[-2:] == ("state", "respond")
+    assert counted_terms("How often do families move?") == ()
+    n = needs_of("How many hotels took part in the Blue Campaign training?")
+    training = "5 Find more training resources: dhs.gov/blue-campaign/awareness-training. The training reached 300 staff."
+    assert unmet(n, [ev(training, header="Blue Campaign guide")]) == ["a figure for what is asked"]
+    hotels = ev("The training reached 12,000 employees across 300 hotels in the region.", header="Blue Campaign guide")
+    assert unmet(n, [hotels]) == []
+    # what the report's title names is not what the figure counts
+    n = needs_of("How many of the 57 OSCE participating States responded to the survey?")
+    osce = ev("It covers the 57 signatory States. The OSCE now had data over a seven year period.", header="OSCE Survey Report 2021")
+    assert unmet(n, [osce]) == ["a figure for what is asked"]
+    replies = ev("Of the 57 participating States, 49 responded to the survey.", header="OSCE Survey Report 2021")
+    assert unmet(n, [replies]) == []
