@@ -5,7 +5,8 @@ place, name or measure the documents do not have ("How many victims did the Hotl
 in 2022 alone?" over a report on 2021). Their passages look just as relevant as a real answer's
 by embedding similarity and term overlap, so the answerer checks what the question *requires*
 instead: every year and number it names, every proper name, the statistic it asks for
-(an average needs an average), the kind of place it asks for (which state, which country),
+(an average needs an average), a U.S. state when it asks "which state" (countries and cities
+are too many to list, so they are left to the name check),
 and for a "how many / what share" question, a figure stated next to what is being counted.
 
 Pure functions over text, so each rule is tested on its own (``tests/test_answerability.py``).
@@ -53,7 +54,7 @@ _STATISTIC = {
     "average": re.compile(r"\b(?:average|mean)\b", re.I),
     "median": re.compile(r"\bmedian\b", re.I),
 }
-_PLACE = re.compile(r"\b(?:which|what)\s+(?:(?:u\.?s\.?|us|american|african|european|asian)\s+)?(state|country|city)\b", re.I)
+_PLACE = re.compile(r"\b(?:which|what)\s+(?:(?:u\.?s\.?|us|american)\s+)?(state)s?\b", re.I)
 _NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[’'][a-z]+)?|[A-Z]{2,}[a-z]?)\b")
 _QUESTION_WORDS = frozenset(
     "what which who whom whose when where why how is are was were do does did can could should would will "
@@ -81,7 +82,7 @@ class Needs:
     names: tuple[str, ...] = ()  # proper names and acronyms, as written
     quantity: bool = False  # how many / how much / what share ...
     statistic: str | None = None  # "average" or "median"
-    place: str | None = None  # "state", "country" or "city"
+    place: str | None = None  # "state": the answer must name a U.S. state
     focus: frozenset = field(default_factory=frozenset)  # the question's content terms
     counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
 
@@ -196,11 +197,9 @@ def figures(sentence: str, exclude: set[str]) -> list[str]:
     return out
 
 
-def has_place(text: str, kind: str) -> bool:
+def names_a_state(text: str) -> bool:
     low = " " + re.sub(r"[^a-z ]+", " ", text.lower()) + " "
-    if kind == "state":
-        return any(f" {s} " in low for s in US_STATES)
-    return True  # countries and cities: too many to list; not checked
+    return any(f" {s} " in low for s in US_STATES)
 
 
 @dataclass(frozen=True)
@@ -244,7 +243,7 @@ def unmet(needs: Needs, evidence: list[Evidence]) -> list[str]:
             missing.append(name)
     if needs.statistic and not _STATISTIC[needs.statistic].search(body):
         missing.append(f"an {needs.statistic}" if needs.statistic[0] in "aeiou" else f"a {needs.statistic}")
-    if needs.place and not has_place(body, needs.place):
+    if needs.place == "state" and not names_a_state(body):
         missing.append(f"a {needs.place} name")
     if needs.quantity and not any(_counts_asked(needs, e) for e in evidence):
         missing.append("a figure for what is asked")

@@ -84,8 +84,8 @@ class ExtractiveAnswerer:
                     out.append(Candidate(i, s, e, sent))
         return out
 
-    def admissible(self, question: str, hits: list[Hit]) -> tuple[object, set[int], list[str]]:
-        """What the question needs, the passages an answer may quote, and what the closest one lacks."""
+    def admissible(self, question: str, hits: list[Hit]) -> tuple[set[int], list[str]]:
+        """The passages an answer may quote, and what the closest one lacks."""
         from ..answerability import comparative, needs_of, unmet
 
         needs = needs_of(question)
@@ -98,7 +98,7 @@ class ExtractiveAnswerer:
         if not ok and len(hits) > 1 and comparative(question, needs):
             if not unmet(needs, [evidence_of(h) for h in hits]):
                 ok = set(range(len(top)))  # a comparison: the passages together have it all
-        return needs, ok, (lacks[0] if lacks else [])
+        return ok, (lacks[0] if lacks else [])
 
     def evidence(self, question: str, hits: list[Hit]) -> dict[str, float]:
         """Features of how well the passages as a whole cover the question."""
@@ -169,7 +169,7 @@ class ExtractiveAnswerer:
         if not hits:
             return Answer(question=question, text=REFUSAL_TEXT + " No passages were found.", refused=True, backend=self.name)
         feats = self.evidence(question, hits)
-        _, allowed, lacking = self.admissible(question, hits)
+        allowed, lacking = self.admissible(question, hits)
         cands = [c for c in self.candidates(hits) if c.hit_index in allowed]
         self.score(question, cands, hits)
         chosen = self.select(cands)
