@@ -14,6 +14,7 @@ Pure functions over text, so each rule is tested on its own (``tests/test_answer
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -158,17 +159,10 @@ def name_present(name: str, words: set[str]) -> bool:
     for w in words:
         if len(w) < 4 or w[:4] != n[:4]:
             continue
-        common = len(_common_prefix(n, w))
+        common = len(os.path.commonprefix([n, w]))
         if common >= min(len(n), len(w)) - 2:
             return True
     return False
-
-
-def _common_prefix(a: str, b: str) -> str:
-    i = 0
-    while i < min(len(a), len(b)) and a[i] == b[i]:
-        i += 1
-    return a[:i]
 
 
 _NUMBER_WORDS = re.compile(

@@ -89,15 +89,14 @@ class ExtractiveAnswerer:
         from ..answerability import comparative, needs_of, unmet
 
         needs = needs_of(question)
-        top = hits[: self.max_passages]
+        n = min(len(hits), self.max_passages)
         # a passage is read with the rest of its document among all the hits given (a name
         # stated once covers the passages that follow it); a comparison may use all of them
-        evidence = [evidence_of(h, hits) for h in top]
-        lacks = [unmet(needs, [e]) for e in evidence]
+        evidence = [evidence_of(h, hits) for h in hits]
+        lacks = [unmet(needs, [e]) for e in evidence[:n]]
         ok = {i for i, m in enumerate(lacks) if not m}
-        if not ok and len(hits) > 1 and comparative(question, needs):
-            if not unmet(needs, [evidence_of(h) for h in hits]):
-                ok = set(range(len(top)))  # a comparison: the passages together have it all
+        if not ok and len(hits) > 1 and comparative(question, needs) and not unmet(needs, evidence):
+            ok = set(range(n))  # a comparison: the passages together have it all
         return ok, (lacks[0] if lacks else [])
 
     def evidence(self, question: str, hits: list[Hit]) -> dict[str, float]:
@@ -105,8 +104,8 @@ class ExtractiveAnswerer:
         q = terms(question)
         if not q or not hits:
             return {"coverage": 0.0, "numbers": 0.0, "dense": 0.0}
-        top = hits  # all the passages given: the rerank may have put the on-topic ones below the quoted few
-        docs = [set(terms(h.chunk.text + " " + h.chunk.title + " " + h.chunk.section)) for h in top]
+        # all the passages given, not only the quoted few: the rerank may have put on-topic ones below
+        docs = [set(terms(h.chunk.text + " " + h.chunk.title + " " + h.chunk.section)) for h in hits]
         n = len(docs)
         # weight a question term by how rare it is among the retrieved passages' vocabulary
         # (present in all passages: generic); absent everywhere: maximally distinctive.
@@ -119,9 +118,9 @@ class ExtractiveAnswerer:
         nums = [x for x in _NUMBER.findall(question)]
         num_ok = 1.0
         if nums:
-            blob = " ".join(h.chunk.title + " " + h.chunk.text for h in top)
+            blob = " ".join(h.chunk.title + " " + h.chunk.text for h in hits)
             num_ok = sum(1 for x in nums if re.search(rf"(?<![\d.]){re.escape(x)}(?![\d])", blob)) / len(nums)
-        dense = max((h.dense_score or 0.0) for h in top)
+        dense = max((h.dense_score or 0.0) for h in hits)
         return {"coverage": 0.5 * (coverage_any + coverage_best), "numbers": num_ok, "dense": dense}
 
     def evidence_score(self, feats: dict[str, float]) -> float:
