@@ -66,13 +66,13 @@ def file_sha256(path: Path) -> str:
 def collect_targets(paths: list[Path], root: Path | None, report: IngestReport) -> list[_Target]:
     """Expand folders recursively; unreadable types in folders are noted, named ones fail."""
     from .catalog import FOLDER_META_FILES
-    from .loaders import is_supported, relative_file
+    from .loaders import is_supported, relative_file, walk_files
 
     targets: dict[str, _Target] = {}
     for p in map(Path, paths):
         if p.is_dir():
             base = Path(root) if root else p
-            for f in sorted(x for x in p.rglob("*") if x.is_file()):
+            for f in walk_files(p):
                 if any(part.startswith(".") for part in f.relative_to(p).parts):
                     continue  # hidden files and folders (.fetched.json, .git, ...)
                 if f.name in FOLDER_META_FILES and f.parent == p:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import AssistantError
+from ..loaders import walk_files
 from .metrics import (
     Cited,
     Passage,
@@ -86,7 +87,7 @@ def eval_settings(corpus: Path | None, store: str | Path | None, backend: str | 
 
 def corpus_files(corpus: Path) -> list[str]:
     """Posix paths (relative to ``corpus``) of the files in it, for checking gold files exist."""
-    return sorted(p.relative_to(corpus).as_posix() for p in corpus.rglob("*") if p.is_file())
+    return sorted(p.relative_to(corpus).as_posix() for p in walk_files(corpus))
 
 
 def missing_gold(questions: list[Question], files: list[str]) -> list[str]:

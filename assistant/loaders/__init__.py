@@ -26,11 +26,26 @@ KINDS = {
     ".docx": "docx",
 }
 
-__all__ = ["SUPPORTED_SUFFIXES", "is_supported", "load_document", "doc_id_for"]
+__all__ = ["SUPPORTED_SUFFIXES", "is_supported", "load_document", "doc_id_for", "walk_files"]
 
 
 def is_supported(path: str | Path) -> bool:
     return Path(path).suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def walk_files(folder: str | Path) -> list[Path]:
+    """Every file under ``folder``, sorted, following symlinked folders (a common way to point
+    ``sources/`` at an existing folder of reports); a link back into a visited folder is walked once."""
+    seen: set[str] = set()
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        out += [Path(dirpath, f) for f in filenames if os.path.isfile(os.path.join(dirpath, f))]
+    return sorted(out)
 
 
 def doc_id_for(file: str) -> str:
