@@ -79,9 +79,9 @@ class Assistant:
 
             store = Store(self.settings)
             if not store.exists():
-                from .errors import AssistantError
+                from .errors import EmptyStoreError
 
-                raise AssistantError(
+                raise EmptyStoreError(
                     f"no documents in the store at {store.location} yet: add reports to sources/ and run "
                     "`assistant ingest sources` (or upload one in the UI's Library tab)"
                 )

@@ -1,5 +1,19 @@
 """The ``assistant`` command. Starts fast: each subcommand imports only what it needs."""
 
+DESCRIPTION = (
+    "Answer questions about anti-trafficking reports from a local library, citing a passage and page "
+    "for every claim. Works offline."
+)
+EPILOG = """examples:
+  assistant ingest sources                 add or update the reports in sources/
+  assistant ask "Which sectors do the partnerships involve?"
+  assistant ask "..." --json               one JSON object ({"error": {"kind", "message"}} on failure)
+  assistant chat                           a conversation with follow-up questions
+  assistant serve --port 7861              the chat UI in the browser (or GRADIO_SERVER_PORT)
+  assistant store stats                    what the library holds
+
+Run `assistant COMMAND --help` for a command's options."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,7 +23,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import Settings
-from .errors import AssistantError
+from .errors import AssistantError, error_json
 
 
 def _settings(args) -> Settings:
@@ -78,14 +92,13 @@ def cmd_store(args) -> int:
 
 # -- ask / chat -------------------------------------------------------------------------------
 def _filters(args) -> dict | None:
-    f = {}
-    if getattr(args, "doc", None):
-        f["files"] = args.doc
-    if getattr(args, "publisher", None):
-        f["publisher"] = args.publisher
-    if getattr(args, "year", None):
-        f["year"] = args.year
-    return f or None
+    from .records import Filters
+
+    return Filters(
+        files=tuple(getattr(args, "doc", None) or ()),
+        publisher=getattr(args, "publisher", None) or "",
+        year=getattr(args, "year", None),
+    ).as_dict()
 
 
 def _backend_opts(args) -> dict:
@@ -115,14 +128,24 @@ def format_answer(ans, width: int = 100) -> str:
 
 
 def cmd_ask(args) -> int:
-    from .chain import Assistant
+    from .asking import check_question
 
-    bot = Assistant(_settings(args), backend=args.backend, **_backend_opts(args))
-    ans = bot.ask(args.question, k=args.k, filters=_filters(args))
-    if args.json:
-        print(json.dumps(ans.to_json(), ensure_ascii=False))
-    else:
-        print(format_answer(ans))
+    try:
+        question = check_question(args.question)
+        from .chain import Assistant
+
+        bot = Assistant(_settings(args), backend=args.backend, **_backend_opts(args))
+        ans = bot.ask(question, k=args.k, filters=_filters(args))
+    except Exception as e:  # noqa: BLE001 - with --json every failure is one JSON object
+        if not args.json:
+            raise
+        print(json.dumps(error_json(e), ensure_ascii=False))
+        if not isinstance(e, AssistantError):
+            import traceback
+
+            traceback.print_exc()
+        return 1
+    print(json.dumps(ans.to_json(), ensure_ascii=False) if args.json else format_answer(ans))
     return 0
 
 
@@ -145,6 +168,9 @@ def cmd_chat(args) -> int:
             break
         final = None
         try:
+            from .asking import check_question
+
+            q = check_question(q)
             for part in bot.stream(q, history=history, k=args.k, filters=_filters(args)):
                 if isinstance(part, Answer):
                     final = part
@@ -177,7 +203,11 @@ def cmd_serve(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="assistant", description=__doc__)
+    from .answerers.backends import ANSWERERS
+
+    p = argparse.ArgumentParser(
+        prog="assistant", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--version", action="version", version=f"assistant {__version__}")
     sub = p.add_subparsers(dest="cmd", required=True)
 
@@ -191,17 +221,21 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_ingest)
 
-    sp = sub.add_parser("store", help="inspect or reset the store")
-    sp.add_argument("action", choices=["stats", "reset", "delete"])
-    sp.add_argument("file", nargs="?", help="for delete: the document's file")
+    sp = sub.add_parser(
+        "store", help="inspect the store, delete one document, or reset it",
+        description="stats: documents, pages, chunks and the embedding model; delete FILE: remove one "
+        "document (its file as `store stats` lists it); reset: remove every document and the keyword index.",
+    )
+    sp.add_argument("action", choices=["stats", "reset", "delete"], help="stats | delete FILE | reset")
+    sp.add_argument("file", nargs="?", help="for delete: the document's file, as `store stats` lists it")
     store_arg(sp)
-    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--json", action="store_true", help="for stats: print one JSON object")
     sp.set_defaults(func=cmd_store)
 
     def ask_args(sp):
         store_arg(sp)
         sp.add_argument("--k", type=int, default=None, help="passages to answer from (default 5)")
-        sp.add_argument("--backend", default=None, help="extractive (default), ollama, openai, llamacpp")
+        sp.add_argument("--backend", default=None, help=f"answerer: {', '.join(ANSWERERS)} (default extractive)")
         sp.add_argument("--model", help="LLM model name (or GGUF path for llamacpp)")
         sp.add_argument("--base-url", dest="base_url", help="LLM server base URL")
         sp.add_argument("--api-key", dest="api_key", help="LLM API key (or OPENAI_API_KEY)")
@@ -210,9 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--year", type=int, help="restrict to a publication year")
 
     sp = sub.add_parser("ask", help="answer one question with citations")
-    sp.add_argument("question")
+    sp.add_argument("question", help="the question (1 to 1,000 characters)")
     ask_args(sp)
-    sp.add_argument("--json", action="store_true", help="print one JSON object")
+    sp.add_argument("--json", action="store_true",
+                    help='print one JSON object; on failure {"error": {"kind", "message"}} and exit status 1')
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("chat", help="a conversation in the terminal")
@@ -233,9 +268,13 @@ def build_parser() -> argparse.ArgumentParser:
     if add_eval is not None:
         add_eval(sub)
 
+    from .webui.serve import DEFAULT_HOST, default_port
+
     sp = sub.add_parser("serve", help="the chat UI in the browser")
-    sp.add_argument("--host", default="127.0.0.1")
-    sp.add_argument("--port", type=int, default=7860)
+    sp.add_argument("--host", default=DEFAULT_HOST,
+                    help="address to listen on (default 127.0.0.1; any other needs --auth or --insecure)")
+    sp.add_argument("--port", type=int, default=default_port(),
+                    help="port to listen on (default $GRADIO_SERVER_PORT or 7860)")
     store_arg(sp)
     sp.add_argument("--auth", help="user:password (required off loopback; or ASSISTANT_UI_AUTH)")
     sp.add_argument("--insecure", action="store_true", help="allow a non-loopback host without auth")

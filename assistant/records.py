@@ -121,6 +121,26 @@ class Hit:
         return cls(chunk=Chunk.from_metadata(doc.page_content, meta), score=score, rank=rank)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Which documents a question may be answered from; empty fields mean no restriction."""
+
+    files: tuple[str, ...] = ()
+    publisher: str = ""
+    year: int | None = None
+
+    def as_dict(self) -> dict[str, Any] | None:
+        """The retriever's filter dict, or None when nothing is restricted."""
+        d: dict[str, Any] = {}
+        if self.files:
+            d["files"] = list(self.files)
+        if self.publisher:
+            d["publisher"] = self.publisher
+        if self.year:
+            d["year"] = self.year
+        return d or None
+
+
 @dataclass
 class Citation:
     """A numbered source of an answer: the passage, its page, and the supporting span inside it."""

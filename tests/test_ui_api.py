@@ -1,5 +1,6 @@
-"""The UI's HTTP API through gradio_client: ``ask`` with page-exact citations, upload → library → ask,
-server-side upload checks, delete, auth, and one-line errors. Real store, model and server."""
+"""The UI's HTTP API through gradio_client: ``ask`` (history, k, documents, answerer) with page-exact
+citations, upload → library → ask, server-side upload checks, delete, auth, the JSON error shape and the
+cross-site guard. Real store, model and server."""
 
 from __future__ import annotations
 
@@ -72,10 +73,17 @@ def client(served):
     return client_for(served["url"])
 
 
-def test_only_intended_endpoints_are_public(client):
-    named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
-    assert {"/ask", "/upload", "/library"} <= named
-    assert not any(n.startswith(("/respond", "/pick", "/clear", "/refresh")) for n in named), named
+def test_only_intended_endpoints_are_public_and_documented(client):
+    info = client.view_api(print_info=False, return_format="dict")
+    named = info["named_endpoints"]
+    assert set(named) == {"/ask", "/upload", "/library", "/delete", "/fetch"}, set(named)
+    assert not info["unnamed_endpoints"]
+    for name, e in named.items():
+        assert e["description"], name  # every endpoint says what it does
+        assert not any(r["label"].startswith("value_") for r in e["returns"]), (name, e["returns"])
+    params = [p["parameter_name"] for p in named["/ask"]["parameters"]]
+    assert params == ["question", "history", "k", "documents", "answerer"]
+    assert [p["parameter_has_default"] for p in named["/ask"]["parameters"]] == [False, True, True, True, True]
 
 
 def test_ask_returns_answer_json_with_page_exact_citation(client):
@@ -90,20 +98,47 @@ def test_ask_returns_answer_json_with_page_exact_citation(client):
     assert 0 <= a < b <= len(top["text"])
 
 
+def test_ask_takes_history_k_documents_and_answerer(client):
+    first = "Which obstacle did the Marrowby authorities report most often?"
+    ans = client.predict(first, api_name="/ask")["answer"]
+    out = client.predict("What slowed the identification of victims there?", [[first, ans]], 2,
+                         ["marrowby-survey.pdf"], "extractive", api_name="/ask")
+    assert "Marrowby" in out["standalone_question"], out["standalone_question"]  # the history reached the retriever
+    assert out["citations"] and len(out["citations"]) <= 2
+    none = client.predict(first, None, None, ["no-such-report.pdf"], api_name="/ask")
+    assert not none["citations"] or all(c["file"] == "no-such-report.pdf" for c in none["citations"])
+    bad = client.predict(first, None, None, None, "crystal-ball", api_name="/ask")
+    assert bad["error"]["kind"] == "error" and "crystal-ball" in bad["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "question, kind, words",
+    [("", "bad_question", "empty question"), ("   ", "bad_question", "empty question"),
+     ("x" * 1001, "bad_question", "1,001 characters; the limit is 1,000")],
+)
+def test_ask_refuses_empty_and_over_long_questions(client, question, kind, words):
+    out = client.predict(question, api_name="/ask")
+    assert set(out) == {"error"} and set(out["error"]) == {"kind", "message"}
+    assert out["error"]["kind"] == kind and words in out["error"]["message"], out
+
+
+def _library_files(client) -> list[str]:
+    return [d["file"] for d in client.predict(api_name="/library")["documents"]]
+
+
 def test_upload_appears_in_library_and_is_cited(served, client, tmp_path):
     from gradio_client import handle_file
 
     src = write_pdf(tmp_path / "outside" / "zephyria report (2020).pdf", UPLOAD_PAGES, title="Zephyria Programme")
-    status, table, *_ = client.predict([handle_file(str(src))], api_name="/upload")
+    status = client.predict([handle_file(str(src))], api_name="/upload")
     assert "uploads/zephyria_report_2020.pdf" in status, status
     saved = served["sources"] / "uploads" / "zephyria_report_2020.pdf"
     assert saved.read_bytes() == src.read_bytes()
 
-    _, table, *_ = client.predict(api_name="/library")
-    files = [row[1] for row in table["data"]]
-    assert files == ["marrowby-survey.pdf", "uploads/zephyria_report_2020.pdf"], table
-    row = table["data"][1]
-    assert row[0] == "Zephyria Programme" and int(row[2]) == 2 and int(row[3]) >= 1 and row[4]
+    docs = client.predict(api_name="/library")["documents"]
+    assert [d["file"] for d in docs] == ["marrowby-survey.pdf", "uploads/zephyria_report_2020.pdf"], docs
+    d = docs[1]
+    assert d["title"] == "Zephyria Programme" and d["pages"] == 2 and d["chunks"] >= 1 and d["ingested_at"]
 
     out = client.predict("How many fishermen did the Zephyria lighthouse cooperative train?", api_name="/ask")
     top = out["citations"][0]
@@ -111,15 +146,17 @@ def test_upload_appears_in_library_and_is_cited(served, client, tmp_path):
     assert "480" in out["answer"]
 
     # the same bytes again: reused, not duplicated
-    status, *_ = client.predict([handle_file(str(src))], api_name="/upload")
+    status = client.predict([handle_file(str(src))], api_name="/upload")
     assert "already in the library" in status.lower() and not (saved.parent / "zephyria_report_2020-1.pdf").exists()
 
     # delete: gone from the library and from answers; the uploaded copy is removed
-    status, table, *_ = client.predict("uploads/zephyria_report_2020.pdf", api_name="/delete")
-    assert "Deleted" in status and not saved.exists()
-    assert [row[1] for row in table["data"]] == ["marrowby-survey.pdf"]
+    out = client.predict("uploads/zephyria_report_2020.pdf", api_name="/delete")
+    assert out["message"].startswith("Deleted") and not saved.exists()
+    assert _library_files(client) == ["marrowby-survey.pdf"]
     out = client.predict("How many fishermen did the Zephyria lighthouse cooperative train?", api_name="/ask")
     assert all(c["file"] == "marrowby-survey.pdf" for c in out["citations"])
+    gone = client.predict("uploads/zephyria_report_2020.pdf", api_name="/delete")
+    assert "not in the library" in gone["error"]["message"]
 
 
 def test_upload_rejects_disguised_file_on_the_server(served, client, tmp_path):
@@ -127,10 +164,25 @@ def test_upload_rejects_disguised_file_on_the_server(served, client, tmp_path):
 
     fake = tmp_path / "notes.pdf"
     fake.write_text("I am plain text pretending to be a PDF")
-    status, table, *_ = client.predict([handle_file(str(fake))], api_name="/upload")
+    status = client.predict([handle_file(str(fake))], api_name="/upload")
     assert status.strip() == "notes.pdf: not a PDF (no %PDF- header)"
     assert not (served["sources"] / "uploads" / "notes.pdf").exists()
-    assert "notes.pdf" not in [row[1] for row in table["data"]]
+    assert "notes.pdf" not in _library_files(client)
+
+
+def test_upload_error_names_the_file_not_the_servers_folders(served, client, tmp_path):
+    from gradio_client import handle_file
+
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + b"not really a pdf body " * 20)
+    status = client.predict([handle_file(str(broken))], api_name="/upload")
+    assert "broken.pdf" in status, status
+    for folder in (str(served["root"]), str(Path.cwd()), "/tmp/"):
+        assert folder not in status, status
+
+
+def test_empty_upload_is_a_status_line(client):
+    assert client.predict([], api_name="/upload") == "Choose one or more files first."
 
 
 def test_upload_size_limit_is_enforced_by_the_server(served, client, tmp_path, monkeypatch):
@@ -146,7 +198,7 @@ def test_upload_size_limit_is_enforced_by_the_server(served, client, tmp_path, m
 
     # 1) the app's own check (limit lowered after launch, so gradio still accepts the bytes)
     monkeypatch.setenv("ASSISTANT_MAX_UPLOAD_MB", "1")
-    status, *_ = client.predict([handle_file(str(big))], api_name="/upload")
+    status = client.predict([handle_file(str(big))], api_name="/upload")
     assert status.strip() == "big.txt: file is 1.4 MB; the upload limit is 1 MB"
     assert not (served["sources"] / "uploads" / "big.txt").exists()
 
@@ -166,9 +218,28 @@ def test_upload_size_limit_is_enforced_by_the_server(served, client, tmp_path, m
         demo.close()
 
 
-def test_auth_and_one_line_errors_on_an_empty_store(tmp_path):
-    from gradio_client.exceptions import AppError
+def test_cross_site_posts_are_refused(served):
+    """A page on another site cannot upload or trigger events (CSRF); the page itself and scripts can."""
+    import httpx
 
+    base = served["url"].rstrip("/")
+    host = base.split("//", 1)[1]
+
+    def post(path: str, **headers) -> int:
+        return httpx.post(base + path, files={"files": ("note.txt", b"a note", "text/plain")}, headers=headers).status_code
+
+    assert post("/gradio_api/upload", Origin="http://evil.example") == 403
+    assert post("/gradio_api/upload", Origin="null") == 403
+    assert post("/gradio_api/upload", **{"Sec-Fetch-Site": "cross-site"}) == 403
+    join = httpx.post(base + "/gradio_api/queue/join", json={"data": [], "fn_index": 0, "session_hash": "x"},
+                      headers={"Origin": "http://evil.example"})
+    assert join.status_code == 403
+    assert post("/gradio_api/upload", Origin=f"http://{host}", **{"Sec-Fetch-Site": "same-origin"}) == 200
+    assert post("/gradio_api/upload") == 200  # scripts send no Origin
+    assert httpx.get(base + "/", headers={"Origin": "http://evil.example"}).status_code == 200  # reads are fine
+
+
+def test_auth_and_json_errors_on_an_empty_store(tmp_path, capfd):
     from assistant.webui.serve import serve
 
     settings = Settings(store_dir=tmp_path / "empty-store", chroma_host=None)
@@ -180,14 +251,13 @@ def test_auth_and_one_line_errors_on_an_empty_store(tmp_path):
         with pytest.raises(Exception):
             client_for(url, auth=("ana", "wrong"))
         c = client_for(url, auth=("ana", "s3cret"))
-        with pytest.raises(AppError) as e:
-            c.predict("anything at all?", api_name="/ask")
-        msg = str(e.value)
-        assert "no documents in the store" in msg and "Traceback" not in msg and "\n" not in msg.strip()
-        _, table, *_ = c.predict(api_name="/library")
-        assert table["data"] in ([], [["", "", "", "", ""]], [[None] * 5])
+        out = c.predict("anything at all?", api_name="/ask")
+        assert out["error"]["kind"] == "empty_store", out
+        assert "no documents in the store" in out["error"]["message"]
+        assert c.predict(api_name="/library") == {"documents": [], "catalog": []}
     finally:
         demo.close()
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_catalog_status_and_fetch(tmp_path):
@@ -238,15 +308,16 @@ url = "http://127.0.0.1:{closed}/report.html"
     demo, url = serve("127.0.0.1", free_port(), settings=settings, sources=sources, block=False, quiet=True)
     try:
         c = client_for(url)
-        *_, catalog, _notice = c.predict(api_name="/library")
-        assert [(r[0], r[1]) for r in catalog["data"]] == [("missing", "zeph"), ("missing", "gone")]
+        catalog = c.predict(api_name="/library")["catalog"]
+        assert [(r["status"], r["id"]) for r in catalog] == [("missing", "zeph"), ("missing", "gone")]
 
-        status, table, _, _, catalog, _ = c.predict(api_name="/fetch")
+        status = c.predict(api_name="/fetch")["message"]
         lines = status.splitlines()
         assert any(line.startswith("gone.pdf: cannot download") and "refused" in line for line in lines), status
         assert "Ingested zephyria.pdf." in lines, status
-        assert [row[1] for row in table["data"]] == ["zephyria.pdf"]
-        assert [(r[0], r[1]) for r in catalog["data"]] == [("ingested", "zeph"), ("missing", "gone")]
+        lib = c.predict(api_name="/library")
+        assert [d["file"] for d in lib["documents"]] == ["zephyria.pdf"]
+        assert [(r["status"], r["id"]) for r in lib["catalog"]] == [("ingested", "zeph"), ("missing", "gone")]
         out = c.predict("How many fishermen did the Zephyria lighthouse cooperative train?", api_name="/ask")
         assert out["citations"][0]["file"] == "zephyria.pdf" and "480" in out["answer"]
     finally:

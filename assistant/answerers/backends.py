@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from langchain_core.language_models import BaseChatModel
 
 BACKENDS = ("ollama", "openai", "llamacpp", "fake")
+ANSWERERS = ("extractive", *(b for b in BACKENDS if b != "fake"))  # what users choose from (CLI, Settings)
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"

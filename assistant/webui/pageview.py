@@ -8,7 +8,7 @@ probes are tried: the sentence's first words, then the passage's first words.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DPI = 110
@@ -23,6 +23,7 @@ class PageImage:
     page: int  # physical 1-based page number
     found: bool  # False when the passage could not be located (page shown unmarked)
     probe: str  # the text that was searched for and outlined
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # outlines, as page fractions
 
 
 def _words(text: str, n: int) -> str:
@@ -105,7 +106,9 @@ def render_page(path: str | Path, page: int, sentence: str = "", passage: str = 
             annot.update()
             pg.draw_rect(box, color=_OUTLINE, width=1.6)
         pix = pg.get_pixmap(dpi=dpi, annots=True)
-        return PageImage(png=pix.tobytes("png"), page=int(page), found=bool(rects), probe=probe)
+        w, h = pg.rect.width or 1, pg.rect.height or 1
+        boxes = [(r.x0 / w, r.y0 / h, r.x1 / w, r.y1 / h) for r in rects]
+        return PageImage(png=pix.tobytes("png"), page=int(page), found=bool(rects), probe=probe, boxes=boxes)
 
 
 def is_pdf(path: str | Path) -> bool:

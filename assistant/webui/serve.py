@@ -18,6 +18,17 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 
 
+def default_port(env: dict | None = None) -> int:
+    """``GRADIO_SERVER_PORT`` when set (Gradio's own variable), else 7860."""
+    env = os.environ if env is None else env
+    value = (env.get("GRADIO_SERVER_PORT") or "").strip()
+    if not value:
+        return DEFAULT_PORT
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ServeError(f"GRADIO_SERVER_PORT={value!r} is not a port number (1-65535)")
+    return int(value)
+
+
 class ServeError(SystemExit):
     """Exit with a one-line message (argparse-style usage errors, auth rule)."""
 
@@ -65,9 +76,14 @@ def launch(
     block: bool = True,
     quiet: bool = False,
 ):
-    """Launch a built app with the upload limit and styling; returns (app, local_url)."""
+    """Launch a built app with the upload limit, styling and the cross-site guard; returns (app, local_url).
+
+    """
+    from starlette.middleware import Middleware
+
     from . import library
-    from .app import CSS
+    from .app import asset
+    from .csrf import SameOriginWrites
 
     _, url, _ = demo.launch(
         server_name=host,
@@ -75,20 +91,34 @@ def launch(
         auth=auth,
         max_file_size=f"{library.max_upload_mb():g}mb",
         prevent_thread_lock=not block,
-        show_error=True,
+        show_error=False,  # errors reach the page as our own one-line messages
         quiet=quiet,
-        css=CSS,
+        css=asset("app.css"),
         footer_links=["api"],
         run_history=False,
         mcp_server=False,
         ssr_mode=False,
+        app_kwargs={"middleware": [Middleware(SameOriginWrites)]},
     )
     return demo, url
 
 
+def _port_busy(host: str, port: int) -> bool:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host.strip("[]"), port))
+        except OSError:
+            return True
+    return False
+
+
 def serve(
     host: str = DEFAULT_HOST,
-    port: int = DEFAULT_PORT,
+    port: int | None = None,
     store: str | Path | None = None,
     auth: str | None = None,
     insecure: bool = False,
@@ -103,6 +133,11 @@ def serve(
     right after start-up instead (tests, benchmarks).
     """
     creds = resolve_auth(host, auth, insecure)
+    port = default_port() if port is None else port
+    if _port_busy(host, int(port)):
+        raise ServeError(
+            f"port {port} on {host} is in use: pass --port N (or set GRADIO_SERVER_PORT, or `make run PORT=N`)"
+        )
     settings = (settings or Settings()).with_(store_dir=Path(store) if store else None)
     sources = Path(sources or os.environ.get("ASSISTANT_SOURCES") or "sources")
     from .app import build_app
@@ -133,7 +168,7 @@ def _warm_up_in_background(settings: Settings) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="ui.py", description="Serve the chat UI over the local store.")
     p.add_argument("--host", default=DEFAULT_HOST, help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT)
+    p.add_argument("--port", type=int, default=default_port(), help="default $GRADIO_SERVER_PORT or 7860")
     p.add_argument("--store", default=None, help="store folder (default: $ASSISTANT_STORE or vectorstore/)")
     p.add_argument("--sources", default=None, help="sources folder for uploads and the catalog (default sources/)")
     p.add_argument("--auth", default=None, help="user:password required to open the UI (or ASSISTANT_UI_AUTH)")
