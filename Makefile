@@ -1,5 +1,6 @@
 # Fresh-machine entry points: `make run` (chat UI over sources/) and `make test` (the test suite).
 PY ?= python3
+PORT ?= $(or $(GRADIO_SERVER_PORT),7860)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -27,7 +28,7 @@ setup-dev: $(VENV)/.installed-dev
 run: setup
 	-$(BIN)/assistant sources fetch
 	$(BIN)/assistant ingest sources
-	$(BIN)/python ui.py
+	$(BIN)/python ui.py --port $(PORT)
 
 test: setup-dev
 	bash scripts/run-tests.sh

@@ -1,5 +1,16 @@
 """The ``assistant`` command. Starts fast: each subcommand imports only what it needs."""
 
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import Settings
+from .errors import AssistantError, error_json
+
 DESCRIPTION = (
     "Answer questions about anti-trafficking reports from a local library, citing a passage and page "
     "for every claim. Works offline."
@@ -13,17 +24,6 @@ EPILOG = """examples:
   assistant store stats                    what the library holds
 
 Run `assistant COMMAND --help` for a command's options."""
-
-from __future__ import annotations
-
-import argparse
-import json
-import sys
-from pathlib import Path
-
-from . import __version__
-from .config import Settings
-from .errors import AssistantError, error_json
 
 
 def _settings(args) -> Settings:

@@ -1,5 +1,7 @@
 """The UI in a real browser (Debian chromium via Playwright): streamed answer, clickable citations,
-passage + page image, a follow-up turn, and hostile document text rendered literally (no XSS)."""
+passage + page image scrolled to the outlined sentence, a follow-up turn, hostile document text rendered
+literally (no XSS), two quick questions both answered in order, Copy answer, the restriction banner,
+and Upload clicked without a file (no red Error badges)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import pytest
 from assistant.config import Settings
 from tests.conftest import write_pdf
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -116,11 +118,11 @@ def test_ask_click_citation_shows_passage_and_page(page, tmp_path):
     text = entry.inner_text()
     assert "Ostravel Survey 2021" in text and "ostravel-survey.pdf" in text and "p. 2" in text
     assert "212 presumed victims" in entry.locator("mark").inner_text()
-    img = page.locator("#page-image img")
+    img = page.locator("#page-view img")
     img.wait_for(timeout=30_000)
-    page.wait_for_function("() => { const i = document.querySelector('#page-image img');"
+    page.wait_for_function("() => { const i = document.querySelector('#page-view img');"
                            " return i && i.complete && i.naturalWidth > 500; }", timeout=30_000)
-    assert "p. 2" in page.locator("#page-image").inner_text()
+    assert "p. 2" in page.locator("#page-view .pv-caption").inner_text()
 
     shot = _screenshot_dir(tmp_path) / "ui-citation.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -141,7 +143,7 @@ def test_hostile_document_text_is_rendered_literally(page, tmp_path):
     _ask(page, "What does the Quillfeather protocol require inspectors to copy into every case file?", turn=0)
     page.locator("#sources button.view-page").first.click()
     page.wait_for_selector("#sources .src.selected", timeout=30_000)
-    page.locator("#page-image img").wait_for(timeout=30_000)
+    page.locator("#page-view img").wait_for(timeout=30_000)
 
     body = page.inner_text("body")
     assert XSS_IMG in body, "the hostile marker should be visible as text"
@@ -167,16 +169,104 @@ def _settings_tab(page):
     page.wait_for_selector("#files-filter", timeout=30_000)
 
 
-def test_restricting_to_a_document_filters_the_sources(page):
+def test_restricting_to_a_document_filters_the_sources_and_says_so(page):
+    banner = page.locator("#library-banner")
+    page.wait_for_function("() => document.querySelector('#library-banner').innerText.includes('2 documents')",
+                           timeout=30_000)
+    assert "last ingest" in banner.inner_text() and "restricted" not in banner.inner_text()
     _settings_tab(page)
     page.click("#files-filter input")
     page.keyboard.type("quillfeather")
-    page.locator("#files-filter").get_by_role("option", name="quillfeather.pdf").click()
+    page.locator("#files-filter").get_by_role("option", name=f"Quillfeather {XSS_IMG} protocol").click()
     page.keyboard.press("Escape")
     page.get_by_role("tab", name="Chat").click()
+    page.wait_for_function("() => document.querySelector('#library-banner').innerText.includes('restricted')",
+                           timeout=30_000)
+    assert f"Answers restricted to: Quillfeather {XSS_IMG} protocol" in banner.inner_text()
     _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
     files = page.locator("#sources .src-file").all_inner_texts()
     assert files and set(files) == {"quillfeather.pdf"}, files
+
+
+def test_two_quick_questions_are_both_answered_in_order(page):
+    q1 = "How many presumed victims did the mobile outreach teams in Ostravel identify?"
+    q2 = "How many convictions did prosecutors in Ostravel secure?"
+    box = page.locator("#question textarea")
+    box.fill(q1)
+    box.press("Enter")
+    box.fill(q2)  # while the first answer is pending
+    box.press("Enter")
+    page.wait_for_selector("#ask-queue .busy.on", timeout=10_000)  # a clear busy state
+    page.wait_for_function("() => document.querySelector('#question textarea').value === ''", timeout=5_000)
+    page.wait_for_function("() => window.__assistantPending() === 0 && "
+                           "document.querySelectorAll('#chat .bot a.cite').length > 0 && "
+                           "[...document.querySelectorAll('#chat .bot')].length === 2", timeout=90_000)
+    users = [t.strip() for t in page.locator("#chat .user").all_inner_texts()]
+    bots = page.locator("#chat .bot").all_inner_texts()
+    assert users == [q1, q2], users
+    assert "212" in bots[0] and "31" in bots[1], bots
+    assert page.locator("#ask-queue .busy.on").count() == 0
+
+
+def test_copy_answer_is_plain_text_with_references(browser, app_url):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"])
+    pg = ctx.new_page()
+    try:
+        pg.goto(app_url)
+        pg.wait_for_selector("#question textarea", timeout=30_000)
+        _ask(pg, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
+        pg.click("#sources button.copy-answer")
+        pg.wait_for_function("() => window.__assistantCopied !== undefined", timeout=10_000)
+        copied = pg.evaluate("navigator.clipboard.readText()")
+        assert copied == pg.evaluate("window.__assistantCopied")
+        text, refs = copied.split("\n\n", 1)
+        assert "212" in text and "[1]" in text
+        assert "\\" not in copied and "<" not in copied and "href" not in copied, copied  # no Markdown escapes, no HTML
+        assert refs.splitlines()[0] == "[1] Ostravel Survey 2021, p. 2, ostravel-survey.pdf", refs
+        assert text == pg.locator("#chat .bot").last.inner_text().strip()
+    finally:
+        ctx.close()
+
+
+def test_upload_without_a_file_shows_a_status_not_error_badges(page, tmp_path):
+    page.get_by_role("tab", name="Library").click()
+    page.click("#upload-button")
+    page.wait_for_function("() => document.querySelector('#library-status textarea').value.includes('Choose one')",
+                           timeout=30_000)
+    fake = tmp_path / "picture.pdf"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    page.set_input_files("#upload input[type=file]", str(fake))
+    page.locator("#upload").get_by_text("picture.pdf").wait_for(timeout=30_000)  # in the picker, uploaded
+    page.click("#upload-button")
+    try:
+        page.wait_for_function("() => document.querySelector('#library-status textarea').value.includes('picture')",
+                               timeout=30_000)
+    finally:
+        page.screenshot(path=str(_screenshot_dir(tmp_path) / "ui-refused-upload.png"), full_page=True)
+    assert page.locator("#library-status textarea").input_value() == "picture.pdf: not a PDF (no %PDF- header)"
+    page.wait_for_timeout(500)
+    for tab in ("Library", "Chat"):
+        page.get_by_role("tab", name=tab).click()
+        assert page.locator(".error, .toast-body.error").count() == 0
+        assert page.get_by_text("Error", exact=True).count() == 0
+
+
+def test_page_opens_scrolled_to_the_exact_sentence(page, tmp_path):
+    _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
+    page.locator("#chat .bot").last.locator("a.cite").first.click()
+    page.wait_for_selector("#page-view .pv-box", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#page-view .pageview') &&"
+                           " document.querySelector('#page-view [data-revealed]')", timeout=30_000)
+    page.wait_for_timeout(300)
+    mark = page.locator("#src-0-1 mark").inner_text()
+    assert mark.startswith("Mobile outreach teams") and mark.rstrip().endswith("during 2021."), mark
+    box = page.locator("#page-view .pv-box").first.bounding_box()
+    height = page.evaluate("window.innerHeight")
+    assert box and 0 <= box["y"] and box["y"] + box["height"] <= height, (box, height)  # not below the fold
+    page.screenshot(path=str(_screenshot_dir(tmp_path) / "ui-answer-with-citation.png"))
+    page.click("#clear-button")
+    page.wait_for_function("() => !document.querySelector('#page-view .pv-caption')", timeout=30_000)
+    assert page.locator("#chat .bot").count() == 0
 
 
 def test_llm_server_down_is_a_one_line_message(page):

@@ -1,4 +1,5 @@
-"""Pure parts of the UI: escaping, [n] links, span highlighting, upload checks, auth rule, page view."""
+"""Pure parts of the UI: escaping, [n] links and their order, span highlighting, page view markup, the
+library banner, example questions, Copy/Export text, upload checks, auth rule, the cross-site guard."""
 
 from __future__ import annotations
 
@@ -81,9 +82,10 @@ def test_source_entry_fields_and_escaping():
     assert "T &lt;img src=x onerror=alert(1)&gt;" in out and "a&quot;b.pdf" in out
 
 
-def test_sources_html_accepts_json_dicts_and_marks_unsupported():
-    d = _cite(n=3, supported=False).to_json()
-    out = render.sources_html([d], turn=0, question=f"q {XSS_IMG}", selected=3)
+def test_sources_html_marks_unsupported_and_carries_the_copy_text():
+    d = _cite(n=3, supported=False)
+    out = render.sources_html([d], turn=0, question=f"q {XSS_IMG}", selected=3, copy_text=f"A {XSS_SCRIPT} [3]")
+    assert '<textarea class="copy-text" hidden readonly>A &lt;script&gt;' in out and "<script" not in out
     assert 'id="src-0-3"' in out and "selected" in out and "unsupported" in out
     assert "q &lt;img" in out and "<img" not in out
     assert "No sources" in render.sources_html([], 1)
@@ -218,13 +220,15 @@ def test_render_page_outlines_the_sentence(tmp_path):
 
     img = pageview.render_page(pdf, 2, sentence=sentence, passage="Opening words here. " + sentence)
     assert img.found and img.probe.startswith("The referral mechanism")
+    (x0, y0, x1, y1), *_ = img.boxes  # the outline as fractions of the page, for the viewer to scroll to
+    assert 72 / 612 - 0.02 < x0 < x1 <= 400 / 612 + 0.02 and 72 / 792 - 0.02 < y0 < y1 < 400 / 792
     assert img.png.startswith(b"\x89PNG")
     marked = pymupdf.Pixmap(img.png)
     assert (marked.width, marked.height) == (plain.width, plain.height)
     assert marked.samples != plain.samples  # something was drawn
 
     miss = pageview.render_page(pdf, 2, sentence="nothing like this anywhere", passage="absent words only")
-    assert not miss.found
+    assert not miss.found and miss.boxes == []
     with pytest.raises(ValueError, match="outside 1..2"):
         pageview.render_page(pdf, 3)
     with pytest.raises(FileNotFoundError):
@@ -251,3 +255,103 @@ def test_upload_types_match_what_the_loaders_read():
     from assistant.loaders import SUPPORTED_SUFFIXES
 
     assert set(library.ALLOWED_SUFFIXES) == set(SUPPORTED_SUFFIXES)
+
+
+# ---------------------------------------------------------------- numbering, banner, examples
+
+
+def test_citations_are_numbered_in_the_order_the_answer_cites_them():
+    a, b, c = _cite(n=1, text="first passage"), _cite(n=2, text="second passage"), _cite(n=3, text="third")
+    text, cites = render.in_answer_order("Later fact [3]. Early fact [1, 3]. Unknown [9].", [a, b, c])
+    assert text == "Later fact [1]. Early fact [2, 1]. Unknown [9]."
+    assert [(x.n, x.text) for x in cites] == [(1, "third"), (2, "first passage"), (3, "second passage")]
+    same = [_cite(n=1, span=(0, 5)), _cite(n=2, span=(7, 20))]  # one passage cited twice, two spans
+    text, cites = render.in_answer_order("B [2]. A [1].", same)
+    assert text == "B [1]. A [2]." and [x.span for x in cites] == [(7, 20), (0, 5)]
+
+
+def test_page_view_html_overlays_the_boxes_and_escapes_the_caption():
+    out = render.page_view_html(b"\x89PNG", f"[1] T {XSS_IMG}, p. 2", [(0.1, 0.25, 0.5, 0.3)], note="n")
+    assert 'class="pv-box" style="left:10.00%;top:25.00%;width:40.00%;height:5.00%"' in out
+    assert "src=\"data:image/png;base64,iVBORw==\"" in out
+    assert out.count("<img") == 1 and "&lt;img src=x" in out
+
+
+def test_library_banner_counts_documents_and_names_the_restriction():
+    docs = [{"file": "a.pdf", "title": f"A {XSS_IMG}", "ingested_at": "2026-12-01T09:30:00+00:00"},
+            {"file": "b.pdf", "title": "B", "ingested_at": "2026-12-02T10:15:42+00:00"}]
+    out = render.library_banner(docs)
+    assert "Library: <b>2 documents</b> · last ingest 2026-12-02 10:15 UTC" in out and "restricted" not in out
+    out = render.library_banner(docs, [f"A {XSS_IMG}"])
+    assert "Answers restricted to: <b>A &lt;img" in out and "<img" not in out
+    assert "library is empty" in render.library_banner([])
+    assert render.doc_choices(docs) == [(f"A {XSS_IMG}", "a.pdf"), ("B", "b.pdf")]
+    twins = [{"file": "x/r.pdf", "title": "R"}, {"file": "y/r.pdf", "title": "R"}]
+    assert render.doc_choices(twins) == [("R (x/r.pdf)", "x/r.pdf"), ("R (y/r.pdf)", "y/r.pdf")]
+
+
+def test_example_questions_come_from_titles_and_sections():
+    from assistant.webui.examples import example_questions, short_title
+
+    docs = [{"file": "a.pdf", "title": "Survey Report 2021: Efforts to Implement Commitments"},
+            {"file": "b.pdf", "title": "Hotline Data"}]
+    sections = {"a.pdf": ["Contents", "Victim identification", "Victim identification", "Prosecution", "References"],
+                "b.pdf": []}
+    qs = example_questions(docs, sections)
+    assert qs == ["What does “Survey Report 2021” say about victim identification?",
+                  "What are the main findings of “Hotline Data”?",
+                  "What does “Survey Report 2021” say about prosecution?"]
+    assert example_questions([], {}) == []
+    assert short_title("A " * 50).endswith("…") and len(short_title("word " * 30)) <= 61
+
+
+# ---------------------------------------------------------------- copy and export
+
+
+def test_copy_text_is_plain_with_references():
+    from assistant.webui.transcript import answer_plaintext
+
+    cites = [_cite(n=1, title="Report <b>", file="r.pdf", page=2, page_label="1"), _cite(n=2, page=5, page_label="5")]
+    out = answer_plaintext("Shelters are rare [1]. Funding fell: sharply [2].", cites)
+    assert out == ("Shelters are rare [1]. Funding fell: sharply [2].\n\n"
+                   "[1] Report <b>, p. 2 (printed 1), r.pdf\n[2] Report, p. 5, r.pdf")
+
+
+def test_export_is_markdown_with_answers_citations_and_quotes():
+    from datetime import datetime, timezone
+
+    from assistant.webui.transcript import Turn, conversation_markdown
+
+    turns = [Turn("What is rare?", "Key sentences are rare [1].", [_cite(text=f"Intro. The key sentence is here. {XSS_IMG}")],
+                  searched="What is rare?"),
+             Turn("And there?", "Nothing found.", [], searched="And there? (Ostravel)", refused=True)]
+    md = conversation_markdown(turns, now=datetime(2026, 12, 2, 14, 0, tzinfo=timezone.utc))
+    assert md.startswith("# Conversation with the anti-trafficking reports assistant\n\nExported 2026-12-02 14:00 UTC.")
+    assert "## 1. What is rare?\n\nKey sentences are rare [1]." in md
+    assert "**[1] Report, p. 4 (printed 2), r.pdf** — Findings" in md
+    assert "> The key sentence is here." in md
+    assert "Intro. The key sentence is here. &lt;img src=x onerror=alert(1)&gt;" in md and "<img" not in md
+    assert "## 2. And there?" in md and "*Searched for:* And there? (Ostravel)" in md
+
+
+# ---------------------------------------------------------------- cross-site guard
+
+
+@pytest.mark.parametrize(
+    "method, headers, refused",
+    [
+        ("POST", {"origin": "http://evil.example", "host": "127.0.0.1:7860"}, True),
+        ("POST", {"origin": "null", "host": "127.0.0.1:7860"}, True),
+        ("POST", {"origin": "http://127.0.0.1:7860", "host": "127.0.0.1:7860"}, False),
+        ("POST", {"origin": "https://ui.example", "host": "127.0.0.1:7860", "x-forwarded-host": "ui.example"}, False),
+        ("POST", {"sec-fetch-site": "cross-site", "host": "127.0.0.1:7860"}, True),
+        ("POST", {"sec-fetch-site": "same-site", "host": "127.0.0.1:7860"}, True),
+        ("POST", {"sec-fetch-site": "same-origin", "host": "127.0.0.1:7860"}, False),
+        ("POST", {"host": "127.0.0.1:7860"}, False),  # scripts
+        ("GET", {"origin": "http://evil.example", "host": "127.0.0.1:7860"}, False),
+    ],
+)
+def test_cross_site_rule(method, headers, refused):
+    from assistant.webui.csrf import is_cross_site
+
+    assert is_cross_site(method, headers) is refused
