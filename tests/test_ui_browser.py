@@ -207,6 +207,13 @@ def test_two_quick_questions_are_both_answered_in_order(page):
     assert "212" in bots[0] and "31" in bots[1], bots
     assert page.locator("#ask-queue .busy.on").count() == 0
 
+    with page.expect_download(timeout=30_000) as dl:  # Export conversation: both answers, their sources
+        page.click("#export-button")
+    md = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert dl.value.suggested_filename == "conversation.md"
+    assert f"## 1. {q1}" in md and f"## 2. {q2}" in md and md.index(q1) < md.index(q2)
+    assert "**[1] Ostravel Survey 2021, p. 2, ostravel-survey.pdf**" in md and "> Mobile outreach teams" in md
+
 
 def test_copy_answer_is_plain_text_with_references(browser, app_url):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"])
