@@ -101,7 +101,7 @@ def test_ask_returns_answer_json_with_page_exact_citation(client):
 def test_ask_takes_history_k_documents_and_answerer(client):
     first = "Which obstacle did the Marrowby authorities report most often?"
     ans = client.predict(first, api_name="/ask")["answer"]
-    out = client.predict("What slowed the identification of victims there?", [[first, ans]], 2,
+    out = client.predict("And what slowed the identification of victims?", [[first, ans]], 2,
                          ["marrowby-survey.pdf"], "extractive", api_name="/ask")
     assert "Marrowby" in out["standalone_question"], out["standalone_question"]  # the history reached the retriever
     assert out["citations"] and len(out["citations"]) <= 2

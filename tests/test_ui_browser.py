@@ -129,7 +129,7 @@ def test_ask_click_citation_shows_passage_and_page(page, tmp_path):
     assert shot.stat().st_size > 10_000
 
     # a follow-up is a second turn with its own sources; the first turn's links still work
-    _ask(page, "How many convictions did prosecutors secure there?", turn=1)  # "there" leans on turn 0
+    _ask(page, "And how many convictions did prosecutors secure?", turn=1)  # "And" leans on turn 0
     assert page.locator("#chat .bot").count() == 2
     assert "Ostravel" in page.locator("#sources .src-sq").inner_text()  # history reached the retriever
     assert page.locator("#src-1-1 .src-file").inner_text() == "ostravel-survey.pdf"
