@@ -291,3 +291,14 @@ def test_llm_server_down_is_a_one_line_message(page):
     text = bot.inner_text().strip()
     assert f"127.0.0.1:{closed}" in text and "Traceback" not in text and "\n" not in text, text
     assert page.locator("#sources .src").count() == 0
+
+
+def test_example_questions_name_loaded_documents_and_ask_on_click(page):
+    examples = page.locator("#examples label")
+    examples.first.wait_for(timeout=30_000)
+    texts = examples.all_inner_texts()
+    assert texts and all("Ostravel Survey 2021" in t or "Quillfeather" in t for t in texts), texts
+    examples.first.click()
+    page.wait_for_selector("#sources .src-q", timeout=60_000)
+    assert page.locator("#chat .user").first.inner_text().strip() == texts[0].strip()
+    assert page.locator("#chat .bot").count() == 1

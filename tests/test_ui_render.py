@@ -295,14 +295,15 @@ def test_example_questions_come_from_titles_and_sections():
 
     docs = [{"file": "a.pdf", "title": "Survey Report 2021: Efforts to Implement Commitments"},
             {"file": "b.pdf", "title": "Hotline Data"}]
-    sections = {"a.pdf": ["Contents", "Victim identification", "Victim identification", "Prosecution", "References"],
+    sections = {"a.pdf": ["Contents", "Findings > Victim Identification", "Findings > Victim identification, continued",
+                          "Prosecution of NGO cases?", "References", "ANNEX > TABLES"],
                 "b.pdf": []}
     qs = example_questions(docs, sections)
     assert qs == ["What does “Survey Report 2021” say about victim identification?",
                   "What are the main findings of “Hotline Data”?",
-                  "What does “Survey Report 2021” say about prosecution?"]
+                  "What does “Survey Report 2021” say about prosecution of NGO cases?"]
     assert example_questions([], {}) == []
-    assert short_title("A " * 50).endswith("…") and len(short_title("word " * 30)) <= 61
+    assert short_title("A " * 50).endswith("…") and len(short_title("word " * 30)) <= 41
 
 
 # ---------------------------------------------------------------- copy and export

@@ -23,6 +23,7 @@ PLACEHOLDER = (
 QUEUE_HTML = '<div class="busy"><span class="spinner"></span><span class="busy-text"></span></div><ol class="waiting"></ol>'
 DONE_JS = "() => { window.__assistantDone && window.__assistantDone(); }"
 ASK_JS = "(q) => { window.__assistantAsk(q); return ''; }"
+EXAMPLE_JS = "(q) => { window.__assistantAsk(q); return null; }"  # an example is asked at once, like a typed one
 
 
 @cache
@@ -76,8 +77,8 @@ def build_app(settings: Settings | None = None, sources_dir: str | Path = "sourc
                             clear = gr.Button("New conversation", size="sm", elem_id="clear-button")
                             export_btn = gr.DownloadButton("Export conversation", size="sm", interactive=False,
                                                            elem_id="export-button")
-                        examples = gr.Dataset(components=[question], samples=[], label="Example questions",
-                                              elem_id="examples", visible=False)
+                        examples = gr.Radio([], label="Example questions (click one to ask it)", elem_id="examples",
+                                            visible=False)
                         next_question = gr.Textbox(visible="hidden", elem_id="next-question")
                         run = gr.Button(visible="hidden", elem_id="run-button")
                     with gr.Column(scale=2):
@@ -127,7 +128,7 @@ def build_app(settings: Settings | None = None, sources_dir: str | Path = "sourc
         for trigger in (clear.click, chatbot.clear):
             trigger(on(h.clear_chat), None, [chatbot, session, sources, page, export_btn], queue=False, **private)
         sources.pick(on(h.pick), [session], [sources, page], show_progress="minimal", **private)
-        examples.click(h.use_example, [examples], [question], queue=False, **private)
+        examples.input(None, [examples], [examples], js=EXAMPLE_JS, **private)
         files_filter.change(on(h.banner), [files_filter], [lib_banner], queue=False, **private)
 
         # --------------------------------------------------------------- library events

@@ -20,7 +20,7 @@ _GENERIC = re.compile(
 )
 
 
-def short_title(title: str, limit: int = 60) -> str:
+def short_title(title: str, limit: int = 40) -> str:
     """A title cut at its subtitle, then at a word boundary within ``limit`` characters."""
     t = re.split(r"\s*[:–—]\s+|\s+-\s+", " ".join(title.split()), maxsplit=1)[0]
     if len(t) <= limit:
@@ -28,8 +28,15 @@ def short_title(title: str, limit: int = 60) -> str:
     return t[:limit].rsplit(" ", 1)[0].rstrip(",;") + "…"
 
 
+def topic(section: str) -> str:
+    """The deepest heading of a section path ("A > B, continued" → "b"), lower-cased but for acronyms."""
+    s = " ".join(section.split(" > ")[-1].split())
+    s = re.sub(r",?\s*\(?continued\)?$", "", s, flags=re.I).strip(" ?:.;,")
+    return " ".join(w if (w.isupper() and len(w) <= 5) else w.lower() for w in s.split())
+
+
 def good_section(section: str) -> bool:
-    s = " ".join(section.split())
+    s = " ".join(section.split(" > ")[-1].split())
     return 4 <= len(s) <= 70 and any(ch.isalpha() for ch in s) and not _GENERIC.match(s) and not s.isupper()
 
 
@@ -41,9 +48,8 @@ def example_questions(docs: Iterable[Mapping[str, Any]], sections: Mapping[str, 
         title = short_title(str(d.get("title") or d.get("file") or ""))
         if not title:
             continue
-        counts = Counter(" ".join(s.split()) for s in sections.get(str(d.get("file")), []) if good_section(s))
-        qs = [f"What does “{title}” say about {s[0].lower() + s[1:] if not s[:2].isupper() else s}?"
-              for s, _ in counts.most_common(MAX_EXAMPLES)]
+        counts = Counter(topic(s) for s in sections.get(str(d.get("file")), []) if good_section(s))
+        qs = [f"What does “{title}” say about {t}?" for t, _ in counts.most_common(MAX_EXAMPLES) if t]
         per_doc.append(qs or [f"What are the main findings of “{title}”?"])
     out: list[str] = []
     for i in range(MAX_EXAMPLES):

@@ -230,7 +230,7 @@ def library_view(ctx: Context, files=None):
     except Exception as e:  # noqa: BLE001 - examples are a nicety
         log.warning("cannot read sections for examples: %s", user_message(e))
         sections = {}
-    samples = [[q] for q in examples.example_questions(docs, sections)]
+    questions = examples.example_questions(docs, sections)
     rows, note, missing = catalog_view(ctx, docs)
     return (
         render.library_rows(docs),
@@ -240,7 +240,7 @@ def library_view(ctx: Context, files=None):
         note,
         gr.Button(interactive=missing > 0),
         banner(ctx, files, docs),
-        gr.Dataset(samples=samples, visible=bool(samples)),
+        gr.Radio(choices=questions, value=None, visible=bool(questions)),
     )
 
 
@@ -315,11 +315,6 @@ def fetch(ctx: Context, progress=gr.Progress(track_tqdm=True)):
         return _fetch(ctx)
     except Exception as e:  # noqa: BLE001
         return user_message(e)
-
-
-def use_example(sample):
-    """An example question clicked: into the question box, to edit or ask."""
-    return sample[0] if sample else ""
 
 
 # ----------------------------------------------------------------------------------- API

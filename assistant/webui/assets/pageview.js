@@ -4,7 +4,10 @@ const reveal = () => {
   const scroller = element.querySelector('.pv-scroll');
   const box = element.querySelector('.pv-box');
   if (!scroller) return;
-  if (box) scroller.scrollTop = Math.max(0, box.offsetTop - scroller.clientHeight / 3);
+  if (box) {
+    scroller.scrollTop = Math.max(0, box.offsetTop - scroller.clientHeight / 3);
+    scroller.scrollLeft = Math.max(0, box.offsetLeft + box.offsetWidth / 2 - scroller.clientWidth / 2);
+  }
   scroller.scrollIntoView({block: 'nearest'});
   element.dataset.revealed = String(Date.now());
 };
