@@ -239,7 +239,9 @@ def test_cross_site_posts_are_refused(served):
     assert httpx.get(base + "/", headers={"Origin": "http://evil.example"}).status_code == 200  # reads are fine
 
 
-def test_auth_and_json_errors_on_an_empty_store(tmp_path, capfd):
+def test_auth_and_json_errors_on_an_empty_store(tmp_path, capfd, caplog):
+    import logging
+
     from assistant.webui.serve import serve
 
     settings = Settings(store_dir=tmp_path / "empty-store", chroma_host=None)
@@ -251,7 +253,11 @@ def test_auth_and_json_errors_on_an_empty_store(tmp_path, capfd):
         with pytest.raises(Exception):
             client_for(url, auth=("ana", "wrong"))
         c = client_for(url, auth=("ana", "s3cret"))
-        out = c.predict("anything at all?", api_name="/ask")
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            out = c.predict("anything at all?", api_name="/ask")
+        logged = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert len(logged) == 1 and "empty_store" in logged[0].getMessage() and not logged[0].exc_info, logged
         assert out["error"]["kind"] == "empty_store", out
         assert "no documents in the store" in out["error"]["message"]
         assert c.predict(api_name="/library") == {"documents": [], "catalog": []}

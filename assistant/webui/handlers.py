@@ -152,7 +152,7 @@ def respond(ctx: Context, message, chat, session, backend, model, base_url, k, f
             raise AssistantError("the answerer returned no answer")
     except Exception as e:  # noqa: BLE001 - every failure becomes one line, never a traceback
         msg = user_message(e)
-        log.info("question not answered: %s", msg)
+        log.warning("question not answered: %s", msg)
         chat[-1] = {"role": "assistant", "content": "⚠ " + render.escape_markdown(msg)}
         yield chat, skip, skip, skip, skip
         return
@@ -340,7 +340,7 @@ def api_ask(
                                                filters=filters)
     except Exception as e:  # noqa: BLE001 - one JSON error shape, one log line
         out = error_json(e)
-        log.info("ask refused (%s): %s", out["error"]["kind"], out["error"]["message"])
+        log.warning("ask refused (%s): %s", out["error"]["kind"], out["error"]["message"])
         return out
     return ans.to_json()
 
