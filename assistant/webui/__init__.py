@@ -1,8 +1,11 @@
 """The Gradio chat UI: ``serve()`` launches it, ``build_app()`` builds it (see ``ui.py``).
 
-Submodules: ``render`` (pure, escaped HTML), ``pageview`` (PDF page images), ``library``
-(upload/delete/catalog glue), ``app`` (the Blocks), ``serve`` (launch and the auth rule).
-Gradio is imported only when the app is built.
+Submodules: ``app`` (layout and wiring), ``handlers`` (one function per event, the API),
+``render`` (pure, escaped HTML), ``transcript`` (the conversation, Copy and Export text),
+``examples`` (example questions from the library), ``pageview`` (PDF page images),
+``csrf`` (the cross-site guard), ``serve`` (launch, port and auth rule), ``library``
+(upload/delete/catalog glue), ``assets/`` (JavaScript and CSS). Gradio is imported only when
+the app is built.
 """
 
 from __future__ import annotations
