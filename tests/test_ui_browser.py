@@ -86,7 +86,7 @@ def page(browser, app_url):
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     pg.goto(app_url)
-    pg.wait_for_selector("#question textarea", timeout=30_000)
+    pg.wait_for_selector("#question textarea", timeout=60_000)
     yield pg
     ctx.close()
 
@@ -113,15 +113,15 @@ def test_ask_click_citation_shows_passage_and_page(page, tmp_path):
     assert first.get_attribute("href") == "#src-0-1" and first.inner_text() == "[1]"
 
     first.click()
-    page.wait_for_selector("#sources .src.selected#src-0-1", timeout=30_000)
+    page.wait_for_selector("#sources .src.selected#src-0-1", timeout=60_000)
     entry = page.locator("#src-0-1")
     text = entry.inner_text()
     assert "Ostravel Survey 2021" in text and "ostravel-survey.pdf" in text and "p. 2" in text
     assert "212 presumed victims" in entry.locator("mark").inner_text()
     img = page.locator("#page-view img")
-    img.wait_for(timeout=30_000)
+    img.wait_for(timeout=60_000)
     page.wait_for_function("() => { const i = document.querySelector('#page-view img');"
-                           " return i && i.complete && i.naturalWidth > 500; }", timeout=30_000)
+                           " return i && i.complete && i.naturalWidth > 500; }", timeout=60_000)
     assert "p. 2" in page.locator("#page-view .pv-caption").inner_text()
 
     shot = _screenshot_dir(tmp_path) / "ui-citation.png"
@@ -134,7 +134,7 @@ def test_ask_click_citation_shows_passage_and_page(page, tmp_path):
     assert "Ostravel" in page.locator("#sources .src-sq").inner_text()  # history reached the retriever
     assert page.locator("#src-1-1 .src-file").inner_text() == "ostravel-survey.pdf"
     page.locator("#chat .bot").first.locator("a.cite").first.click()
-    page.wait_for_selector("#sources .src.selected#src-0-1", timeout=30_000)
+    page.wait_for_selector("#sources .src.selected#src-0-1", timeout=60_000)
     assert page.locator("#src-1-1").count() == 0  # panel switched back to turn 0
     assert not page.dialogs
 
@@ -142,8 +142,8 @@ def test_ask_click_citation_shows_passage_and_page(page, tmp_path):
 def test_hostile_document_text_is_rendered_literally(page, tmp_path):
     _ask(page, "What does the Quillfeather protocol require inspectors to copy into every case file?", turn=0)
     page.locator("#sources button.view-page").first.click()
-    page.wait_for_selector("#sources .src.selected", timeout=30_000)
-    page.locator("#page-view img").wait_for(timeout=30_000)
+    page.wait_for_selector("#sources .src.selected", timeout=60_000)
+    page.locator("#page-view img").wait_for(timeout=60_000)
 
     body = page.inner_text("body")
     assert XSS_IMG in body, "the hostile marker should be visible as text"
@@ -151,9 +151,9 @@ def test_hostile_document_text_is_rendered_literally(page, tmp_path):
     assert f"Quillfeather {XSS_IMG} protocol" in page.inner_text("#sources")  # the title, escaped too
 
     page.get_by_role("tab", name="Library").click()
-    page.wait_for_selector("#library-table", timeout=30_000)
+    page.wait_for_selector("#library-table", timeout=60_000)
     page.wait_for_function("() => document.querySelector('#library-table').innerText.includes('Quillfeather')",
-                           timeout=30_000)
+                           timeout=60_000)
     assert XSS_IMG in page.inner_text("#library-table")
 
     page.wait_for_timeout(500)  # give any injected handler a chance to fire
@@ -166,13 +166,13 @@ def test_hostile_document_text_is_rendered_literally(page, tmp_path):
 
 def _settings_tab(page):
     page.get_by_role("tab", name="Settings").click()
-    page.wait_for_selector("#files-filter", timeout=30_000)
+    page.wait_for_selector("#files-filter", timeout=60_000)
 
 
 def test_restricting_to_a_document_filters_the_sources_and_says_so(page):
     banner = page.locator("#library-banner")
     page.wait_for_function("() => document.querySelector('#library-banner').innerText.includes('2 documents')",
-                           timeout=30_000)
+                           timeout=60_000)
     assert "last ingest" in banner.inner_text() and "restricted" not in banner.inner_text()
     _settings_tab(page)
     page.click("#files-filter input")
@@ -181,7 +181,7 @@ def test_restricting_to_a_document_filters_the_sources_and_says_so(page):
     page.keyboard.press("Escape")
     page.get_by_role("tab", name="Chat").click()
     page.wait_for_function("() => document.querySelector('#library-banner').innerText.includes('restricted')",
-                           timeout=30_000)
+                           timeout=60_000)
     assert f"Answers restricted to: Quillfeather {XSS_IMG} protocol" in banner.inner_text()
     _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
     files = page.locator("#sources .src-file").all_inner_texts()
@@ -196,7 +196,7 @@ def test_two_quick_questions_are_both_answered_in_order(page):
     box.press("Enter")
     box.fill(q2)  # while the first answer is pending
     box.press("Enter")
-    page.wait_for_selector("#ask-queue .busy.on", timeout=10_000)  # a clear busy state
+    page.wait_for_selector("#ask-queue .busy.on", timeout=30_000)  # a clear busy state
     page.wait_for_function("() => document.querySelector('#question textarea').value === ''", timeout=5_000)
     page.wait_for_function("() => window.__assistantPending() === 0 && "
                            "document.querySelectorAll('#chat .bot a.cite').length > 0 && "
@@ -207,7 +207,7 @@ def test_two_quick_questions_are_both_answered_in_order(page):
     assert "212" in bots[0] and "31" in bots[1], bots
     assert page.locator("#ask-queue .busy.on").count() == 0
 
-    with page.expect_download(timeout=30_000) as dl:  # Export conversation: both answers, their sources
+    with page.expect_download(timeout=60_000) as dl:  # Export conversation: both answers, their sources
         page.click("#export-button")
     md = Path(dl.value.path()).read_text(encoding="utf-8")
     assert dl.value.suggested_filename == "conversation.md"
@@ -220,10 +220,10 @@ def test_copy_answer_is_plain_text_with_references(browser, app_url):
     pg = ctx.new_page()
     try:
         pg.goto(app_url)
-        pg.wait_for_selector("#question textarea", timeout=30_000)
+        pg.wait_for_selector("#question textarea", timeout=60_000)
         _ask(pg, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
         pg.click("#sources button.copy-answer")
-        pg.wait_for_function("() => window.__assistantCopied !== undefined", timeout=10_000)
+        pg.wait_for_function("() => window.__assistantCopied !== undefined", timeout=30_000)
         copied = pg.evaluate("navigator.clipboard.readText()")
         assert copied == pg.evaluate("window.__assistantCopied")
         text, refs = copied.split("\n\n", 1)
@@ -237,17 +237,20 @@ def test_copy_answer_is_plain_text_with_references(browser, app_url):
 
 def test_upload_without_a_file_shows_a_status_not_error_badges(page, tmp_path):
     page.get_by_role("tab", name="Library").click()
+    page.wait_for_function("() => document.querySelector('#catalog-note').innerText.includes('No report catalog')",
+                           timeout=60_000)  # an empty catalog table says why
+    assert page.locator("#fetch-button").is_disabled()  # and there is nothing to fetch
     page.click("#upload-button")
     page.wait_for_function("() => document.querySelector('#library-status textarea').value.includes('Choose one')",
-                           timeout=30_000)
+                           timeout=60_000)
     fake = tmp_path / "picture.pdf"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
     page.set_input_files("#upload input[type=file]", str(fake))
-    page.locator("#upload").get_by_text("picture.pdf").wait_for(timeout=30_000)  # in the picker, uploaded
+    page.locator("#upload").get_by_text("picture.pdf").wait_for(timeout=60_000)  # in the picker, uploaded
     page.click("#upload-button")
     try:
         page.wait_for_function("() => document.querySelector('#library-status textarea').value.includes('picture')",
-                               timeout=30_000)
+                               timeout=60_000)
     finally:
         page.screenshot(path=str(_screenshot_dir(tmp_path) / "ui-refused-upload.png"), full_page=True)
     assert page.locator("#library-status textarea").input_value() == "picture.pdf: not a PDF (no %PDF- header)"
@@ -261,9 +264,9 @@ def test_upload_without_a_file_shows_a_status_not_error_badges(page, tmp_path):
 def test_page_opens_scrolled_to_the_exact_sentence(page, tmp_path):
     _ask(page, "How many presumed victims did the mobile outreach teams in Ostravel identify?", turn=0)
     page.locator("#chat .bot").last.locator("a.cite").first.click()
-    page.wait_for_selector("#page-view .pv-box", timeout=30_000)
+    page.wait_for_selector("#page-view .pv-box", timeout=60_000)
     page.wait_for_function("() => document.querySelector('#page-view .pageview') &&"
-                           " document.querySelector('#page-view [data-revealed]')", timeout=30_000)
+                           " document.querySelector('#page-view [data-revealed]')", timeout=60_000)
     page.wait_for_timeout(300)
     mark = page.locator("#src-0-1 mark").inner_text()
     assert mark.startswith("Mobile outreach teams") and mark.rstrip().endswith("during 2021."), mark
@@ -272,7 +275,7 @@ def test_page_opens_scrolled_to_the_exact_sentence(page, tmp_path):
     assert box and 0 <= box["y"] and box["y"] + box["height"] <= height, (box, height)  # not below the fold
     page.screenshot(path=str(_screenshot_dir(tmp_path) / "ui-answer-with-citation.png"))
     page.click("#clear-button")
-    page.wait_for_function("() => !document.querySelector('#page-view .pv-caption')", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('#page-view .pv-caption')", timeout=60_000)
     assert page.locator("#chat .bot").count() == 0
 
 
@@ -295,7 +298,7 @@ def test_llm_server_down_is_a_one_line_message(page):
 
 def test_example_questions_name_loaded_documents_and_ask_on_click(page):
     examples = page.locator("#examples label")
-    examples.first.wait_for(timeout=30_000)
+    examples.first.wait_for(timeout=60_000)
     texts = examples.all_inner_texts()
     assert texts and all("Ostravel Survey 2021" in t or "Quillfeather" in t for t in texts), texts
     examples.first.click()
