@@ -149,7 +149,14 @@ def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval over the store, fused with RRF and diversified with MMR."""
+    """Dense + BM25 retrieval over the store, fused with RRF and diversified with MMR.
+
+    One ranking: the order of the candidates does not depend on ``k`` (MMR and the rerank
+    work at fixed depths), so the top ``k`` for any ``k`` is the head of the same list —
+    what ``ask`` answers from, what ``retrieve`` and ``invoke(q, k=...)`` return and what
+    evaluation scores agree. Each stage can be switched off (weight 0, ``mmr_lambda`` 1,
+    ``navigation_penalty`` 1, ``rerank_depth`` 0) for ablations (benchmarks/ablate_retrieval.py).
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -161,6 +168,7 @@ class HybridRetriever(BaseRetriever):
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
     mmr_lambda: float = 0.8
+    mmr_depth: int = 20  # MMR orders the best ``mmr_depth`` fused candidates, whatever k is
     expand_neighbours: bool = True
     navigation_penalty: float = 0.3
     rerank_depth: int = 10
@@ -173,9 +181,16 @@ class HybridRetriever(BaseRetriever):
 
     # -- LangChain interface ------------------------------------------------------------
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun | None = None,
+        k: int | None = None,
+        filter: dict | None = None,  # noqa: A002  (LangChain's name for it in search_kwargs)
+        filters: dict | None = None,
     ) -> list[LCDocument]:
-        return [h.to_langchain() for h in self.search(query)]
+        """``invoke(query, k=3, filter={"files": [...]})`` overrides ``k`` and the filters for one call."""
+        return [h.to_langchain() for h in self.search(query, k=k, filters=filter if filter is not None else filters)]
 
     # -- the work -------------------------------------------------------------------------
     def lexical(self, fingerprint: str | None = None):
@@ -202,28 +217,73 @@ class HybridRetriever(BaseRetriever):
         return out
 
     def search(self, query: str, k: int | None = None, filters: dict | None = None, timings: dict | None = None) -> list[Hit]:
-        """The top ``k`` hits for ``query``, best first."""
+        """The top ``k`` hits for ``query``, best first: the head of :meth:`ranking`."""
         import time
 
         k = k or self.k
+        ranked, index = self.ranking(query, filters, depth=k, timings=timings)
+        t = time.perf_counter()
+        hits = []
+        for rank, (c, score, dense, lex) in enumerate(ranked[:k], start=1):
+            if index is not None and looks_cut(c):
+                nxt = index.neighbour(c, 1)
+                c = (merge_with_next(c, nxt) if nxt is not None else None) or c
+            hits.append(Hit(chunk=c, score=score, rank=rank, dense_score=dense, lexical_score=lex))
+        if timings is not None:
+            timings["expand_ms"] = (time.perf_counter() - t) * 1000
+        return hits
+
+    def ranking(self, query: str, filters: dict | None = None, depth: int = 0, timings: dict | None = None):
+        """Every candidate as ``(chunk, fused score, dense score, BM25 score)``, best first, and the BM25 index.
+
+        Candidates are the ``fetch_k`` best of each signal; a ``depth`` beyond them adds deeper
+        candidates *after* the others, so a longer list never reorders a shorter one's head.
+        """
+        import time
+
         filters = filters if filters is not None else self.filters
         t = time.perf_counter()
         docs = self.store.documents()
         manifest = self.store.manifest(docs)
         allowed = self.allowed_documents(manifest, filters)
         if not allowed:
-            return []
+            return [], None
         shas = sorted({d["sha256"] for d in allowed.values()})
-        fingerprint = self.store.fingerprint(docs)
+        index = self.lexical(self.store.fingerprint(docs))
         t_manifest = time.perf_counter()
-
         qvec = self.embedder.encode([query])[0]
         t_embed = time.perf_counter()
-        dense = self.store.query(qvec, self.fetch_k, where={"doc_sha": {"$in": shas}})
-        t_dense = time.perf_counter()
-        lex = self.lexical(fingerprint).search(query, self.fetch_k, allowed=lambda c: c.doc_id in allowed)
-        t_lex = time.perf_counter()
 
+        def dense_search(n: int) -> list:
+            return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}}) if self.dense_weight else []
+
+        def lexical_search(n: int) -> list:
+            return index.search(query, n, allowed=lambda c: c.doc_id in allowed) if self.lexical_weight else []
+
+        dense = dense_search(self.fetch_k)
+        t_dense = time.perf_counter()
+        lex = lexical_search(self.fetch_k)
+        t_search = time.perf_counter()
+        order, chunks, fused, scores = self._order(qvec, dense, lex)
+        if depth > len(order):  # deeper than the candidates: append the next ones, keeping the head
+            more = self._order(qvec, dense_search(depth), lexical_search(depth))
+            order += [i for i in more[0] if i not in fused]
+            chunks, fused = {**more[1], **chunks}, {**more[2], **fused}
+            scores = ({**more[3][0], **scores[0]}, {**more[3][1], **scores[1]})
+        t_fuse = time.perf_counter()
+        if timings is not None:
+            timings.update(
+                manifest_ms=(t_manifest - t) * 1000,
+                embed_query_ms=(t_embed - t_manifest) * 1000,
+                dense_ms=(t_dense - t_embed) * 1000,
+                lexical_ms=(t_search - t_dense) * 1000,
+                fuse_ms=(t_fuse - t_search) * 1000,
+            )
+        ranked = [(chunks[i], fused[i], scores[0].get(i), scores[1].get(i)) for i in order]
+        return ranked, (index if self.expand_neighbours else None)
+
+    def _order(self, qvec, dense: list, lex: list):
+        """Fuse, penalise navigation, diversify the head with MMR and rerank its top: ids best first."""
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
         lex_scores: dict[str, float] = {}
@@ -241,32 +301,13 @@ class HybridRetriever(BaseRetriever):
         for cid in fused:
             if is_navigation(chunks[cid].text):
                 fused[cid] *= self.navigation_penalty
-        ranked = sorted(fused, key=lambda i: -fused[i])[: max(3 * k, 20)]
-        vectors = self._vectors(ranked)
-        order = mmr_order(ranked, fused, vectors, self.mmr_lambda, k)
-        order = self.rerank(qvec, order, chunks, vectors)
-        t_fuse = time.perf_counter()
-
-        hits = []
-        index = self.lexical(fingerprint) if self.expand_neighbours else None
-        for rank, cid in enumerate(order, start=1):
-            c = chunks[cid]
-            if index is not None and looks_cut(c):
-                nxt = index.neighbour(c, 1)
-                merged = merge_with_next(c, nxt) if nxt is not None else None
-                c = merged or c
-            hits.append(
-                Hit(chunk=c, score=fused[cid], rank=rank, dense_score=dense_scores.get(cid), lexical_score=lex_scores.get(cid))
-            )
-        if timings is not None:
-            timings.update(
-                manifest_ms=(t_manifest - t) * 1000,
-                embed_query_ms=(t_embed - t_manifest) * 1000,
-                dense_ms=(t_dense - t_embed) * 1000,
-                lexical_ms=(t_lex - t_dense) * 1000,
-                fuse_ms=(t_fuse - t_lex) * 1000,
-            )
-        return hits
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        head, tail = ranked[: self.mmr_depth], ranked[self.mmr_depth :]
+        vectors = self._vectors(head) if (self.mmr_lambda < 1 or self.rerank_depth) else {}
+        if self.mmr_lambda < 1:
+            head = mmr_order(head, fused, vectors, self.mmr_lambda, len(head))
+        order = self.rerank(qvec, head, chunks, vectors) + tail
+        return order, chunks, fused, (dense_scores, lex_scores)
 
     def rerank(self, qvec, order: list[str], chunks: dict[str, Chunk], vectors: dict[str, Any]) -> list[str]:
         """Reorder the first ``rerank_depth`` ids by frame-free similarity (see the module docstring)."""
