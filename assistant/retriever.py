@@ -88,6 +88,14 @@ def frame_free_scores(qvec, passage_vectors: list, title_vectors: list) -> list[
     return out
 
 
+def _query_tokens(query: str) -> list[str]:
+    from .lexical import tokenize
+
+    tok = tokenize([query])
+    inv = {v: k for k, v in tok.vocab.items()}
+    return [inv[i] for i in tok.ids[0]]
+
+
 def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
     """``chunk`` extended by the part of ``nxt`` it does not already contain (at most two pages)."""
     if nxt.page_end > chunk.page_start + 1 or (chunk.page_break >= 0 and nxt.page_end != chunk.page_end):
@@ -173,11 +181,20 @@ class HybridRetriever(BaseRetriever):
     navigation_penalty: float = 0.3
     rerank_depth: int = 10
     rerank_prior: float = 0.13
+    fusion: str = "rrf"  # "rrf", or "minmax" / "conf": normalised exact scores of every candidate
+    sentence_weight: float = 0.0  # a third ranking: chunks by their best sentence's similarity
+    section_weight: float = 0.0  # a fourth: BM25 over document titles and section headings alone
+    prf_terms: int = 0  # BM25 pseudo-relevance feedback: add this many terms of the first pass's top passages
+    prf_docs: int = 3
     filters: dict | None = None
+    sentence_index: Any = None  # (chunk ids, vectors) of every sentence, for ``sentence_weight``
 
     _lexical: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the rerank
+    _df: dict = PrivateAttr(default_factory=dict)
+    _navigation: dict = PrivateAttr(default_factory=dict)  # chunk id -> is_navigation(text)
+    _sections: dict = PrivateAttr(default_factory=dict)
 
     # -- LangChain interface ------------------------------------------------------------
     def _get_relevant_documents(
@@ -263,10 +280,17 @@ class HybridRetriever(BaseRetriever):
         dense = dense_search(self.fetch_k)
         t_dense = time.perf_counter()
         lex = lexical_search(self.fetch_k)
+        if self.prf_terms and lex:
+            lex = index.search(self._feedback(query, dense, lex), self.fetch_k, allowed=lambda c: c.doc_id in allowed)
+        extra = []
+        if self.sentence_weight:
+            extra.append((self.sentence_weight, self._sentence_ranking(qvec, allowed, index)))
+        if self.section_weight:
+            extra.append((self.section_weight, self._section_ranking(query, allowed, index)))
         t_search = time.perf_counter()
-        order, chunks, fused, scores = self._order(qvec, dense, lex)
+        order, chunks, fused, scores = self._order(qvec, dense, lex, extra, query, index)
         if depth > len(order):  # deeper than the candidates: append the next ones, keeping the head
-            more = self._order(qvec, dense_search(depth), lexical_search(depth))
+            more = self._order(qvec, dense_search(depth), lexical_search(depth), [], query, index)
             order += [i for i in more[0] if i not in fused]
             chunks, fused = {**more[1], **chunks}, {**more[2], **fused}
             scores = ({**more[3][0], **scores[0]}, {**more[3][1], **scores[1]})
@@ -282,7 +306,7 @@ class HybridRetriever(BaseRetriever):
         ranked = [(chunks[i], fused[i], scores[0].get(i), scores[1].get(i)) for i in order]
         return ranked, (index if self.expand_neighbours else None)
 
-    def _order(self, qvec, dense: list, lex: list):
+    def _order(self, qvec, dense: list, lex: list, extra: list, query: str, index):
         """Fuse, penalise navigation, diversify the head with MMR and rerank its top: ids best first."""
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
@@ -293,13 +317,19 @@ class HybridRetriever(BaseRetriever):
         for c, s in lex:
             chunks.setdefault(c.chunk_id, c)
             lex_scores[c.chunk_id] = s
-        fused = rrf(
-            [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]],
-            k=self.rrf_k,
-            weights=[self.dense_weight, self.lexical_weight],
-        )
+        rankings = [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]]
+        weights = [self.dense_weight, self.lexical_weight]
+        for w, ranking in extra:
+            for c, _ in ranking:
+                chunks.setdefault(c.chunk_id, c)
+            rankings.append([c.chunk_id for c, _ in ranking])
+            weights.append(w)
+        if self.fusion == "rrf":
+            fused = rrf(rankings, k=self.rrf_k, weights=weights)
+        else:
+            fused = self._score_fusion(qvec, query, list(chunks), index)
         for cid in fused:
-            if is_navigation(chunks[cid].text):
+            if self.navigation_penalty != 1 and self._is_navigation(chunks[cid]):
                 fused[cid] *= self.navigation_penalty
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         head, tail = ranked[: self.mmr_depth], ranked[self.mmr_depth :]
@@ -308,6 +338,109 @@ class HybridRetriever(BaseRetriever):
             head = mmr_order(head, fused, vectors, self.mmr_lambda, len(head))
         order = self.rerank(qvec, head, chunks, vectors) + tail
         return order, chunks, fused, (dense_scores, lex_scores)
+
+    # -- candidate stages (measured in benchmarks/ablate_retrieval.py) ----------------------
+    def _score_fusion(self, qvec, query: str, ids: list[str], index) -> dict[str, float]:
+        """Exact dense and BM25 scores of every candidate, min-max normalised and summed.
+
+        ``conf`` weighs each signal by how far its best candidate stands out (top score less the
+        mean of its top ten, over their spread), so a sharp signal leads and a flat one follows.
+        """
+        import numpy as np
+
+        vecs = self._vectors(ids)
+        q = np.asarray(qvec, dtype=np.float32)
+        d = np.array([float(np.asarray(vecs[i], dtype=np.float32) @ q) if i in vecs else 0.0 for i in ids])
+        pos = {c.chunk_id: j for j, c in enumerate(index.chunks)}
+        full = index.bm25.get_scores(_query_tokens(query)) if index.bm25 is not None else np.zeros(len(index.chunks))
+        b = np.array([float(full[pos[i]]) if i in pos else 0.0 for i in ids])
+
+        def norm(x):
+            span = float(x.max() - x.min())
+            return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+
+        def confidence(x):
+            top = np.sort(x)[::-1][:10]
+            return float((top[0] - top.mean()) / (top.std() + 1e-9)) if len(top) > 1 else 1.0
+
+        wd, wl = self.dense_weight, self.lexical_weight
+        if self.fusion == "conf":
+            wd, wl = wd * confidence(d), wl * confidence(b)
+        total = wd * norm(d) + wl * norm(b)
+        return {i: float(v) for i, v in zip(ids, total)}
+
+    def _feedback(self, query: str, dense: list, lex: list) -> str:
+        """The query plus the ``prf_terms`` terms most typical of the first pass's top passages (RM-style)."""
+        import math
+        from collections import Counter
+
+        from .terms import terms
+
+        first = rrf([[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]], k=self.rrf_k)
+        by_id = {c.chunk_id: c for c, _ in [*dense, *lex]}
+        top = sorted(first, key=lambda i: -first[i])[: self.prf_docs]
+        df = self._document_frequencies()
+        n = df.get("", 1)
+        own = set(terms(query))
+        weight: Counter = Counter()
+        for cid in top:
+            tf = Counter(terms(by_id[cid].text))
+            length = sum(tf.values()) or 1
+            for t, f in tf.items():
+                if t not in own and not t[0].isdigit():
+                    weight[t] += f / length * math.log(n / (1 + df.get(t, 0)))
+        return query + " " + " ".join(t for t, _ in weight.most_common(self.prf_terms))
+
+    def _document_frequencies(self) -> dict[str, int]:
+        from collections import Counter
+
+        from .terms import terms
+
+        index = self.lexical()
+        if self._df.get("fingerprint") != index.fingerprint:
+            df: Counter = Counter()
+            for c in index.chunks:
+                df.update(set(terms(c.text)))
+            df[""] = len(index.chunks)
+            self._df = {"fingerprint": index.fingerprint, "df": df}
+        return self._df["df"]
+
+    def _section_ranking(self, query: str, allowed: dict, index) -> list:
+        """Chunks by BM25 over their document title and section heading only."""
+        import bm25s
+        import numpy as np
+
+        from .lexical import tokenize
+
+        if self._sections.get("fingerprint") != index.fingerprint:
+            bm = bm25s.BM25()
+            bm.index(tokenize([c.title + "\n" + c.section for c in index.chunks]), show_progress=False)
+            self._sections = {"fingerprint": index.fingerprint, "bm25": bm}
+        tokens = tokenize([query])
+        if not tokens.vocab or not index.chunks:
+            return []
+        mask = np.array([1.0 if c.doc_id in allowed else 0.0 for c in index.chunks], dtype=np.float32)
+        ids, scores = self._sections["bm25"].retrieve(tokens, k=min(self.fetch_k, len(index.chunks)), show_progress=False, weight_mask=mask, n_threads=0)
+        return [(index.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
+
+    def _sentence_ranking(self, qvec, allowed: dict, index) -> list:
+        """Chunks by the similarity of their best sentence (``sentence_index``: chunk id per row, vectors)."""
+        import numpy as np
+
+        owners, vecs = self.sentence_index
+        sims = vecs @ np.asarray(qvec, dtype=np.float32)
+        best: dict[str, float] = {}
+        for o, sim in zip(owners, sims):
+            if sim > best.get(o, -2.0):
+                best[o] = float(sim)
+        by_id = {c.chunk_id: c for c in index.chunks}
+        ranked = sorted((i for i in best if i in by_id and by_id[i].doc_id in allowed), key=lambda i: -best[i])
+        return [(by_id[i], best[i]) for i in ranked[: self.fetch_k]]
+
+    def _is_navigation(self, chunk: Chunk) -> bool:
+        if chunk.chunk_id not in self._navigation:  # chunk ids change with their text: safe to cache
+            self._navigation[chunk.chunk_id] = is_navigation(chunk.text)
+        return self._navigation[chunk.chunk_id]
 
     def rerank(self, qvec, order: list[str], chunks: dict[str, Chunk], vectors: dict[str, Any]) -> list[str]:
         """Reorder the first ``rerank_depth`` ids by frame-free similarity (see the module docstring)."""

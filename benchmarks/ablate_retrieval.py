@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -34,6 +35,17 @@ CONFIGS: dict[str, dict] = {
     "-expand": {"expand_neighbours": False},
     "-nav": {"navigation_penalty": 1.0},
     "-rerank": {"rerank_depth": 0},
+    "rerank top 5": {"rerank_depth": 5},
+    "rerank top 20": {"rerank_depth": 20},
+    "rerank prior 0.05": {"rerank_prior": 0.05},
+    "rerank prior 0.3": {"rerank_prior": 0.3},
+    "+prf 5": {"prf_terms": 5},
+    "+prf 10": {"prf_terms": 10},
+    "+sections": {"section_weight": 0.5},
+    "+sentences": {"sentence_weight": 1.0},
+    "+sentences x0.5": {"sentence_weight": 0.5},
+    "minmax fusion": {"fusion": "minmax"},
+    "conf fusion": {"fusion": "conf"},
     "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "navigation_penalty": 1.0, "rerank_depth": 0, "expand_neighbours": False},
 }
 
@@ -105,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=SHARED / "corpus")
     ap.add_argument("--only", default="", help="comma-separated configuration names (default: all)")
     ap.add_argument("--chunk-tokens", default="", help="also run 'full' on stores chunked at these target sizes")
+    ap.add_argument("--latency", action="store_true", help="also time warm retrieval with the default settings")
     ap.add_argument("--no-baseline", action="store_true", help="skip the plain dense pipeline")
     ap.add_argument("--json", type=Path, help="write the numbers here too")
+    ap.add_argument("--sentence-index", type=Path, help="npz of sentence vectors (ids, vecs) for the +sentences rows")
+    ap.add_argument("--baseline-cache", type=Path, help="reuse the plain dense results stored here (same corpus and sets)")
     args = ap.parse_args(argv)
 
     from assistant.chain import Assistant
@@ -121,6 +136,13 @@ def main(argv: list[str] | None = None) -> int:
     bot = Assistant(ingested(args.corpus))
     retriever = bot.retriever
     retriever.embedder = CachedEmbedder(retriever.embedder)
+    if args.sentence_index:
+        import numpy as np
+
+        z = np.load(args.sentence_index)
+        retriever.sentence_index = (list(z["ids"]), z["vecs"])
+    elif any("sentence_weight" in c for c in configs.values()):
+        configs = {n: c for n, c in configs.items() if "sentence_weight" not in c}
     defaults = {f: getattr(retriever, f) for c in CONFIGS.values() for f in c}
     timings = []
     for name, change in configs.items():
@@ -133,14 +155,27 @@ def main(argv: list[str] | None = None) -> int:
     for f, v in defaults.items():
         setattr(retriever, f, v)
 
+    if args.latency:  # warm retrieve as `ask` does it (top 10), query embedding included
+        retriever.embedder = retriever.embedder.inner
+        times = []
+        for q in [q for qs in sets for q in qs.questions]:
+            t = time.perf_counter()
+            bot.retrieve(q.question, k=10)
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"warm retrieve (default settings, {len(times)} questions): median {statistics.median(times):.0f} ms, max {max(times):.0f} ms")
+
     for size in [int(x) for x in args.chunk_tokens.split(",") if x]:
         other = Assistant(ingested(args.corpus, chunk_target_tokens=size, chunk_max_tokens=size + size // 4)).retriever
         other.embedder = retriever.embedder
         rows[f"chunks {size} tokens"] = score_sets(lambda q: other.search(q, k=10), sets)
 
-    if not args.no_baseline:
+    if args.baseline_cache and args.baseline_cache.exists():
+        rows["plain dense (tutorial)"] = json.loads(args.baseline_cache.read_text())
+    elif not args.no_baseline:
         base = baseline_records([q for qs in sets for q in qs.questions], args.corpus, k=10, progress=False)
         rows["plain dense (tutorial)"] = base["per_set"]
+        if args.baseline_cache:
+            args.baseline_cache.write_text(json.dumps(base["per_set"]))
 
     print(table(rows, names))
     if args.json:
