@@ -88,12 +88,27 @@ def frame_free_scores(qvec, passage_vectors: list, title_vectors: list) -> list[
     return out
 
 
+def confidence(scores) -> float:
+    """How far the best score stands out from the top ten: (best - mean) / spread."""
+    import numpy as np
+
+    top = np.sort(np.asarray(scores, dtype=np.float64))[::-1][:10]
+    return float((top[0] - top.mean()) / (top.std() + 1e-9)) if len(top) > 1 else 1.0
+
+
 def _query_tokens(query: str) -> list[str]:
     from .lexical import tokenize
 
     tok = tokenize([query])
     inv = {v: k for k, v in tok.vocab.items()}
     return [inv[i] for i in tok.ids[0]]
+
+
+def main_page(chunk: Chunk) -> int:
+    """The page holding most of a passage's text (its page when it does not cross a page break)."""
+    if chunk.page_break < 0 or chunk.page_end == chunk.page_start:
+        return chunk.page_start
+    return chunk.page_start if chunk.page_break >= len(chunk.text) - chunk.page_break else chunk.page_end
 
 
 def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
@@ -181,7 +196,7 @@ class HybridRetriever(BaseRetriever):
     navigation_penalty: float = 0.3
     rerank_depth: int = 10
     rerank_prior: float = 0.13
-    fusion: str = "rrf"  # "rrf", or "minmax" / "conf": normalised exact scores of every candidate
+    fusion: str = "conf"  # "rrf" (ranks), "minmax" (normalised scores), "conf" (minmax weighted by confidence)
     sentence_weight: float = 0.0  # a third ranking: chunks by their best sentence's similarity
     section_weight: float = 0.0  # a fourth: BM25 over document titles and section headings alone
     prf_terms: int = 0  # BM25 pseudo-relevance feedback: add this many terms of the first pass's top passages
@@ -244,7 +259,9 @@ class HybridRetriever(BaseRetriever):
         for rank, (c, score, dense, lex) in enumerate(ranked[:k], start=1):
             if index is not None and looks_cut(c):
                 nxt = index.neighbour(c, 1)
-                c = (merge_with_next(c, nxt) if nxt is not None else None) or c
+                merged = merge_with_next(c, nxt) if nxt is not None else None
+                if merged is not None and main_page(merged) == main_page(c):
+                    c = merged  # completed, and still mostly on its own page
             hits.append(Hit(chunk=c, score=score, rank=rank, dense_score=dense, lexical_score=lex))
         if timings is not None:
             timings["expand_ms"] = (time.perf_counter() - t) * 1000
@@ -281,7 +298,8 @@ class HybridRetriever(BaseRetriever):
         t_dense = time.perf_counter()
         lex = lexical_search(self.fetch_k)
         if self.prf_terms and lex:
-            lex = index.search(self._feedback(query, dense, lex), self.fetch_k, allowed=lambda c: c.doc_id in allowed)
+            query = self._feedback(query, dense, lex)  # the BM25 query from here on
+            lex = lexical_search(self.fetch_k)
         extra = []
         if self.sentence_weight:
             extra.append((self.sentence_weight, self._sentence_ranking(qvec, allowed, index)))
@@ -327,7 +345,7 @@ class HybridRetriever(BaseRetriever):
         if self.fusion == "rrf":
             fused = rrf(rankings, k=self.rrf_k, weights=weights)
         else:
-            fused = self._score_fusion(qvec, query, list(chunks), index)
+            fused = self._score_fusion(qvec, query, list(chunks), index, extra)
         for cid in fused:
             if self.navigation_penalty != 1 and self._is_navigation(chunks[cid]):
                 fused[cid] *= self.navigation_penalty
@@ -340,33 +358,32 @@ class HybridRetriever(BaseRetriever):
         return order, chunks, fused, (dense_scores, lex_scores)
 
     # -- candidate stages (measured in benchmarks/ablate_retrieval.py) ----------------------
-    def _score_fusion(self, qvec, query: str, ids: list[str], index) -> dict[str, float]:
-        """Exact dense and BM25 scores of every candidate, min-max normalised and summed.
+    def _score_fusion(self, qvec, query: str, ids: list[str], index, extra: list) -> dict[str, float]:
+        """Each signal's exact scores for every candidate, min-max normalised, in a weighted sum.
 
-        ``conf`` weighs each signal by how far its best candidate stands out (top score less the
-        mean of its top ten, over their spread), so a sharp signal leads and a flat one follows.
+        ``conf`` also weighs each signal by how far its best candidate stands out (top score less
+        the mean of its top ten, over their spread): a signal that singles out a passage leads,
+        a flat one follows, question by question.
         """
         import numpy as np
 
         vecs = self._vectors(ids)
         q = np.asarray(qvec, dtype=np.float32)
-        d = np.array([float(np.asarray(vecs[i], dtype=np.float32) @ q) if i in vecs else 0.0 for i in ids])
-        pos = {c.chunk_id: j for j, c in enumerate(index.chunks)}
-        full = index.bm25.get_scores(_query_tokens(query)) if index.bm25 is not None else np.zeros(len(index.chunks))
-        b = np.array([float(full[pos[i]]) if i in pos else 0.0 for i in ids])
-
-        def norm(x):
+        signals = [(self.dense_weight, np.array([float(np.asarray(vecs[i], dtype=np.float32) @ q) if i in vecs else 0.0 for i in ids]))]
+        if self.lexical_weight and index.bm25 is not None:
+            pos = {c.chunk_id: j for j, c in enumerate(index.chunks)}
+            full = index.bm25.get_scores(_query_tokens(query))
+            signals.append((self.lexical_weight, np.array([float(full[pos[i]]) if i in pos else 0.0 for i in ids])))
+        for w, ranking in extra:  # scores of their own candidates; the others get the lowest seen
+            got = {c.chunk_id: s for c, s in ranking}
+            floor = min(got.values(), default=0.0)
+            signals.append((w, np.array([got.get(i, floor) for i in ids])))
+        total = np.zeros(len(ids))
+        for w, x in signals:
+            if not w:
+                continue
             span = float(x.max() - x.min())
-            return (x - x.min()) / span if span > 0 else np.zeros_like(x)
-
-        def confidence(x):
-            top = np.sort(x)[::-1][:10]
-            return float((top[0] - top.mean()) / (top.std() + 1e-9)) if len(top) > 1 else 1.0
-
-        wd, wl = self.dense_weight, self.lexical_weight
-        if self.fusion == "conf":
-            wd, wl = wd * confidence(d), wl * confidence(b)
-        total = wd * norm(d) + wl * norm(b)
+            total += w * (confidence(x) if self.fusion == "conf" else 1.0) * ((x - x.min()) / span if span > 0 else 0.0)
         return {i: float(v) for i, v in zip(ids, total)}
 
     def _feedback(self, query: str, dense: list, lex: list) -> str:

@@ -30,7 +30,10 @@ CONFIGS: dict[str, dict] = {
     "full": {},
     "-bm25": {"lexical_weight": 0.0},
     "bm25 x0.5": {"lexical_weight": 0.5},
+    "bm25 x1.5": {"lexical_weight": 1.5},
     "bm25 x2": {"lexical_weight": 2.0},
+    "bm25 x3": {"lexical_weight": 3.0},
+    "bm25 x2 -nav": {"lexical_weight": 2.0, "navigation_penalty": 1.0},
     "-mmr": {"mmr_lambda": 1.0},
     "-expand": {"expand_neighbours": False},
     "-nav": {"navigation_penalty": 1.0},
@@ -45,7 +48,7 @@ CONFIGS: dict[str, dict] = {
     "+sentences": {"sentence_weight": 1.0},
     "+sentences x0.5": {"sentence_weight": 0.5},
     "minmax fusion": {"fusion": "minmax"},
-    "conf fusion": {"fusion": "conf"},
+    "rrf fusion": {"fusion": "rrf"},
     "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "navigation_penalty": 1.0, "rerank_depth": 0, "expand_neighbours": False},
 }
 
@@ -75,14 +78,15 @@ def score_sets(search, sets) -> dict[str, dict]:
     """Retrieval aggregates per set for ``search(question) -> hits`` (top 10)."""
     from assistant.evaluation.metrics import aggregate, retrieval_scores
     from assistant.evaluation.runner import hits_to_passages
+    from assistant.followup import standalone
 
     out = {}
     for qs in sets:
         records = []
         for q in qs.questions:
-            if q.answerable:
-                rec = {"answerable": True, **retrieval_scores(hits_to_passages(search(q.question)), q.gold)}
-                records.append(rec)
+            if q.answerable:  # a follow-up is searched in its standalone form, as `ask` does without an LLM
+                hits = search(standalone(q.question, [(h, "") for h in q.history]))
+                records.append({"answerable": True, **retrieval_scores(hits_to_passages(hits), q.gold)})
         out[qs.name] = aggregate(records)
     return out
 
