@@ -3,8 +3,11 @@
 * dense: the query vector against the committed chunks in Chroma;
 * lexical: BM25 (``bm25s``) over the same chunks, which catches names, numbers and rare terms
   that a small embedding model blurs;
-* reciprocal rank fusion of the two rankings, then MMR over the chunk vectors so that
-  near-duplicate passages (overlapping chunks, repeated boilerplate) do not crowd the top k;
+* confidence-weighted fusion: every candidate's exact cosine and BM25 score, each min-max
+  normalised over the candidates and weighted by how far that signal's best candidate stands
+  out from its top ten, so whichever signal is sure of itself on this question leads;
+* MMR over the chunk vectors of the fused head, so that near-duplicate passages (overlapping
+  chunks, repeated boilerplate) do not crowd the top;
 * frame-free rerank of the top passages: a question usually names its source ("in Polaris's
   2021 Hotline data ..."), which pulls the query vector towards every passage of that report
   and most of all towards the ones about the report itself (its introduction, its summary).
@@ -12,14 +15,16 @@
   the top ``rerank_depth`` passages are reordered by that similarity plus a small prior for
   their fused rank;
 * neighbour expansion: a passage that stops mid-thought (no closing punctuation, or very
-  short) is extended with the next chunk of the same document.
+  short) is extended with the next chunk of the same document, unless that would move most
+  of its text to another page (its citation page stays its own).
 
-Filters restrict to documents (files), a publisher or a year.
+Each stage was measured on and off (benchmarks/ablate_retrieval.py, evals/README.md); stages
+that did not help unseen questions were removed. Filters restrict to documents (files), a
+publisher or a year.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
@@ -96,14 +101,6 @@ def confidence(scores) -> float:
     return float((top[0] - top.mean()) / (top.std() + 1e-9)) if len(top) > 1 else 1.0
 
 
-def _query_tokens(query: str) -> list[str]:
-    from .lexical import tokenize
-
-    tok = tokenize([query])
-    inv = {v: k for k, v in tok.vocab.items()}
-    return [inv[i] for i in tok.ids[0]]
-
-
 def main_page(chunk: Chunk) -> int:
     """The page holding most of a passage's text (its page when it does not cross a page break)."""
     if chunk.page_break < 0 or chunk.page_end == chunk.page_start:
@@ -147,38 +144,19 @@ def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
     )
 
 
-_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}\s*$", re.M)
-_TOC_LINE = re.compile(r"^\d{1,3}\s+[A-Z][\w&,’' -]{2,60}$", re.M)
-
-
-_REFERENCE = (
-    re.compile(r"[(,]\s*(?:[A-Z][a-z]+\.?\s+)?(?:19|20)\d\d[a-z]?\)"),  # "(Geneva, 2019)", "(March 2022)"
-    re.compile(r"\bet al\b|\band others\b"),
-    re.compile(r"“[^”]{8,250}”\s*[,.(]"),  # a quoted title
-    re.compile(r"\bpp?\.\s*\d"),
-)
-
-
-def is_navigation(text: str) -> bool:
-    """A table of contents, list of figures or of references: it names every topic and answers none."""
-    if len(_LEADER.findall(text)) >= 2 or len(_TOC_LINE.findall(text)) >= 4:
-        return True
-    return sum(len(rx.findall(text)) for rx in _REFERENCE) >= 5
-
-
 def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
     text = chunk.text.rstrip()
     return bool(text) and (not text.endswith(_END) or (chunk.n_tokens and chunk.n_tokens < min_tokens))
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval over the store, fused with RRF and diversified with MMR.
+    """Dense + BM25 retrieval over the store, fused by confidence and diversified with MMR.
 
     One ranking: the order of the candidates does not depend on ``k`` (MMR and the rerank
     work at fixed depths), so the top ``k`` for any ``k`` is the head of the same list —
     what ``ask`` answers from, what ``retrieve`` and ``invoke(q, k=...)`` return and what
     evaluation scores agree. Each stage can be switched off (weight 0, ``mmr_lambda`` 1,
-    ``navigation_penalty`` 1, ``rerank_depth`` 0) for ablations (benchmarks/ablate_retrieval.py).
+    ``rerank_depth`` 0, ``expand_neighbours`` False) for ablations.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -189,27 +167,18 @@ class HybridRetriever(BaseRetriever):
     fetch_k: int = 40
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    lexical_weight: float = 1.5  # fitted on dev + fresh-tune (a plateau from 1.5 to 3; evals/README.md)
     mmr_lambda: float = 0.8
     mmr_depth: int = 20  # MMR orders the best ``mmr_depth`` fused candidates, whatever k is
     expand_neighbours: bool = True
-    navigation_penalty: float = 0.3
     rerank_depth: int = 10
     rerank_prior: float = 0.13
     fusion: str = "conf"  # "rrf" (ranks), "minmax" (normalised scores), "conf" (minmax weighted by confidence)
-    sentence_weight: float = 0.0  # a third ranking: chunks by their best sentence's similarity
-    section_weight: float = 0.0  # a fourth: BM25 over document titles and section headings alone
-    prf_terms: int = 0  # BM25 pseudo-relevance feedback: add this many terms of the first pass's top passages
-    prf_docs: int = 3
     filters: dict | None = None
-    sentence_index: Any = None  # (chunk ids, vectors) of every sentence, for ``sentence_weight``
 
     _lexical: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the rerank
-    _df: dict = PrivateAttr(default_factory=dict)
-    _navigation: dict = PrivateAttr(default_factory=dict)  # chunk id -> is_navigation(text)
-    _sections: dict = PrivateAttr(default_factory=dict)
 
     # -- LangChain interface ------------------------------------------------------------
     def _get_relevant_documents(
@@ -297,18 +266,10 @@ class HybridRetriever(BaseRetriever):
         dense = dense_search(self.fetch_k)
         t_dense = time.perf_counter()
         lex = lexical_search(self.fetch_k)
-        if self.prf_terms and lex:
-            query = self._feedback(query, dense, lex)  # the BM25 query from here on
-            lex = lexical_search(self.fetch_k)
-        extra = []
-        if self.sentence_weight:
-            extra.append((self.sentence_weight, self._sentence_ranking(qvec, allowed, index)))
-        if self.section_weight:
-            extra.append((self.section_weight, self._section_ranking(query, allowed, index)))
         t_search = time.perf_counter()
-        order, chunks, fused, scores = self._order(qvec, dense, lex, extra, query, index)
+        order, chunks, fused, scores = self._order(qvec, dense, lex, query, index)
         if depth > len(order):  # deeper than the candidates: append the next ones, keeping the head
-            more = self._order(qvec, dense_search(depth), lexical_search(depth), [], query, index)
+            more = self._order(qvec, dense_search(depth), lexical_search(depth), query, index)
             order += [i for i in more[0] if i not in fused]
             chunks, fused = {**more[1], **chunks}, {**more[2], **fused}
             scores = ({**more[3][0], **scores[0]}, {**more[3][1], **scores[1]})
@@ -324,8 +285,8 @@ class HybridRetriever(BaseRetriever):
         ranked = [(chunks[i], fused[i], scores[0].get(i), scores[1].get(i)) for i in order]
         return ranked, (index if self.expand_neighbours else None)
 
-    def _order(self, qvec, dense: list, lex: list, extra: list, query: str, index):
-        """Fuse, penalise navigation, diversify the head with MMR and rerank its top: ids best first."""
+    def _order(self, qvec, dense: list, lex: list, query: str, index):
+        """Fuse, diversify the head with MMR and rerank its top: ids best first."""
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
         lex_scores: dict[str, float] = {}
@@ -335,30 +296,23 @@ class HybridRetriever(BaseRetriever):
         for c, s in lex:
             chunks.setdefault(c.chunk_id, c)
             lex_scores[c.chunk_id] = s
-        rankings = [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]]
-        weights = [self.dense_weight, self.lexical_weight]
-        for w, ranking in extra:
-            for c, _ in ranking:
-                chunks.setdefault(c.chunk_id, c)
-            rankings.append([c.chunk_id for c, _ in ranking])
-            weights.append(w)
+        vectors: dict[str, Any] = {}
         if self.fusion == "rrf":
-            fused = rrf(rankings, k=self.rrf_k, weights=weights)
+            rankings = [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]]
+            fused = rrf(rankings, k=self.rrf_k, weights=[self.dense_weight, self.lexical_weight])
         else:
-            fused = self._score_fusion(qvec, query, list(chunks), index, extra)
-        for cid in fused:
-            if self.navigation_penalty != 1 and self._is_navigation(chunks[cid]):
-                fused[cid] *= self.navigation_penalty
+            vectors = self._vectors(list(chunks))
+            fused = self._score_fusion(qvec, query, list(chunks), index, vectors)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         head, tail = ranked[: self.mmr_depth], ranked[self.mmr_depth :]
-        vectors = self._vectors(head) if (self.mmr_lambda < 1 or self.rerank_depth) else {}
+        if not vectors and (self.mmr_lambda < 1 or self.rerank_depth):
+            vectors = self._vectors(head)
         if self.mmr_lambda < 1:
             head = mmr_order(head, fused, vectors, self.mmr_lambda, len(head))
         order = self.rerank(qvec, head, chunks, vectors) + tail
         return order, chunks, fused, (dense_scores, lex_scores)
 
-    # -- candidate stages (measured in benchmarks/ablate_retrieval.py) ----------------------
-    def _score_fusion(self, qvec, query: str, ids: list[str], index, extra: list) -> dict[str, float]:
+    def _score_fusion(self, qvec, query: str, ids: list[str], index, vecs: dict[str, Any]) -> dict[str, float]:
         """Each signal's exact scores for every candidate, min-max normalised, in a weighted sum.
 
         ``conf`` also weighs each signal by how far its best candidate stands out (top score less
@@ -367,17 +321,12 @@ class HybridRetriever(BaseRetriever):
         """
         import numpy as np
 
-        vecs = self._vectors(ids)
         q = np.asarray(qvec, dtype=np.float32)
         signals = [(self.dense_weight, np.array([float(np.asarray(vecs[i], dtype=np.float32) @ q) if i in vecs else 0.0 for i in ids]))]
-        if self.lexical_weight and index.bm25 is not None:
-            pos = {c.chunk_id: j for j, c in enumerate(index.chunks)}
-            full = index.bm25.get_scores(_query_tokens(query))
-            signals.append((self.lexical_weight, np.array([float(full[pos[i]]) if i in pos else 0.0 for i in ids])))
-        for w, ranking in extra:  # scores of their own candidates; the others get the lowest seen
-            got = {c.chunk_id: s for c, s in ranking}
-            floor = min(got.values(), default=0.0)
-            signals.append((w, np.array([got.get(i, floor) for i in ids])))
+        if self.lexical_weight:  # BM25 of every candidate, also those dense search found
+            wanted = set(ids)
+            bm25 = {c.chunk_id: s for c, s in index.search(query, len(ids), allowed=lambda c: c.chunk_id in wanted)}
+            signals.append((self.lexical_weight, np.array([bm25.get(i, 0.0) for i in ids])))
         total = np.zeros(len(ids))
         for w, x in signals:
             if not w:
@@ -385,79 +334,6 @@ class HybridRetriever(BaseRetriever):
             span = float(x.max() - x.min())
             total += w * (confidence(x) if self.fusion == "conf" else 1.0) * ((x - x.min()) / span if span > 0 else 0.0)
         return {i: float(v) for i, v in zip(ids, total)}
-
-    def _feedback(self, query: str, dense: list, lex: list) -> str:
-        """The query plus the ``prf_terms`` terms most typical of the first pass's top passages (RM-style)."""
-        import math
-        from collections import Counter
-
-        from .terms import terms
-
-        first = rrf([[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]], k=self.rrf_k)
-        by_id = {c.chunk_id: c for c, _ in [*dense, *lex]}
-        top = sorted(first, key=lambda i: -first[i])[: self.prf_docs]
-        df = self._document_frequencies()
-        n = df.get("", 1)
-        own = set(terms(query))
-        weight: Counter = Counter()
-        for cid in top:
-            tf = Counter(terms(by_id[cid].text))
-            length = sum(tf.values()) or 1
-            for t, f in tf.items():
-                if t not in own and not t[0].isdigit():
-                    weight[t] += f / length * math.log(n / (1 + df.get(t, 0)))
-        return query + " " + " ".join(t for t, _ in weight.most_common(self.prf_terms))
-
-    def _document_frequencies(self) -> dict[str, int]:
-        from collections import Counter
-
-        from .terms import terms
-
-        index = self.lexical()
-        if self._df.get("fingerprint") != index.fingerprint:
-            df: Counter = Counter()
-            for c in index.chunks:
-                df.update(set(terms(c.text)))
-            df[""] = len(index.chunks)
-            self._df = {"fingerprint": index.fingerprint, "df": df}
-        return self._df["df"]
-
-    def _section_ranking(self, query: str, allowed: dict, index) -> list:
-        """Chunks by BM25 over their document title and section heading only."""
-        import bm25s
-        import numpy as np
-
-        from .lexical import tokenize
-
-        if self._sections.get("fingerprint") != index.fingerprint:
-            bm = bm25s.BM25()
-            bm.index(tokenize([c.title + "\n" + c.section for c in index.chunks]), show_progress=False)
-            self._sections = {"fingerprint": index.fingerprint, "bm25": bm}
-        tokens = tokenize([query])
-        if not tokens.vocab or not index.chunks:
-            return []
-        mask = np.array([1.0 if c.doc_id in allowed else 0.0 for c in index.chunks], dtype=np.float32)
-        ids, scores = self._sections["bm25"].retrieve(tokens, k=min(self.fetch_k, len(index.chunks)), show_progress=False, weight_mask=mask, n_threads=0)
-        return [(index.chunks[int(i)], float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
-
-    def _sentence_ranking(self, qvec, allowed: dict, index) -> list:
-        """Chunks by the similarity of their best sentence (``sentence_index``: chunk id per row, vectors)."""
-        import numpy as np
-
-        owners, vecs = self.sentence_index
-        sims = vecs @ np.asarray(qvec, dtype=np.float32)
-        best: dict[str, float] = {}
-        for o, sim in zip(owners, sims):
-            if sim > best.get(o, -2.0):
-                best[o] = float(sim)
-        by_id = {c.chunk_id: c for c in index.chunks}
-        ranked = sorted((i for i in best if i in by_id and by_id[i].doc_id in allowed), key=lambda i: -best[i])
-        return [(by_id[i], best[i]) for i in ranked[: self.fetch_k]]
-
-    def _is_navigation(self, chunk: Chunk) -> bool:
-        if chunk.chunk_id not in self._navigation:  # chunk ids change with their text: safe to cache
-            self._navigation[chunk.chunk_id] = is_navigation(chunk.text)
-        return self._navigation[chunk.chunk_id]
 
     def rerank(self, qvec, order: list[str], chunks: dict[str, Chunk], vectors: dict[str, Any]) -> list[str]:
         """Reorder the first ``rerank_depth`` ids by frame-free similarity (see the module docstring)."""

@@ -29,27 +29,16 @@ METRICS = ("recall_at_1", "recall_at_5", "mrr")
 CONFIGS: dict[str, dict] = {
     "full": {},
     "-bm25": {"lexical_weight": 0.0},
-    "bm25 x0.5": {"lexical_weight": 0.5},
-    "bm25 x1.5": {"lexical_weight": 1.5},
-    "bm25 x2": {"lexical_weight": 2.0},
+    "bm25 x1": {"lexical_weight": 1.0},
     "bm25 x3": {"lexical_weight": 3.0},
-    "bm25 x2 -nav": {"lexical_weight": 2.0, "navigation_penalty": 1.0},
+    "rrf fusion": {"fusion": "rrf"},
+    "minmax fusion": {"fusion": "minmax"},
     "-mmr": {"mmr_lambda": 1.0},
-    "-expand": {"expand_neighbours": False},
-    "-nav": {"navigation_penalty": 1.0},
     "-rerank": {"rerank_depth": 0},
     "rerank top 5": {"rerank_depth": 5},
     "rerank top 20": {"rerank_depth": 20},
-    "rerank prior 0.05": {"rerank_prior": 0.05},
-    "rerank prior 0.3": {"rerank_prior": 0.3},
-    "+prf 5": {"prf_terms": 5},
-    "+prf 10": {"prf_terms": 10},
-    "+sections": {"section_weight": 0.5},
-    "+sentences": {"sentence_weight": 1.0},
-    "+sentences x0.5": {"sentence_weight": 0.5},
-    "minmax fusion": {"fusion": "minmax"},
-    "rrf fusion": {"fusion": "rrf"},
-    "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "navigation_penalty": 1.0, "rerank_depth": 0, "expand_neighbours": False},
+    "-expand": {"expand_neighbours": False},
+    "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "rerank_depth": 0, "expand_neighbours": False},
 }
 
 
@@ -124,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", action="store_true", help="also time warm retrieval with the default settings")
     ap.add_argument("--no-baseline", action="store_true", help="skip the plain dense pipeline")
     ap.add_argument("--json", type=Path, help="write the numbers here too")
-    ap.add_argument("--sentence-index", type=Path, help="npz of sentence vectors (ids, vecs) for the +sentences rows")
     ap.add_argument("--baseline-cache", type=Path, help="reuse the plain dense results stored here (same corpus and sets)")
     args = ap.parse_args(argv)
 
@@ -140,13 +128,6 @@ def main(argv: list[str] | None = None) -> int:
     bot = Assistant(ingested(args.corpus))
     retriever = bot.retriever
     retriever.embedder = CachedEmbedder(retriever.embedder)
-    if args.sentence_index:
-        import numpy as np
-
-        z = np.load(args.sentence_index)
-        retriever.sentence_index = (list(z["ids"]), z["vecs"])
-    elif any("sentence_weight" in c for c in configs.values()):
-        configs = {n: c for n, c in configs.items() if "sentence_weight" not in c}
     defaults = {f: getattr(retriever, f) for c in CONFIGS.values() for f in c}
     timings = []
     for name, change in configs.items():

@@ -12,7 +12,7 @@ from assistant.cli import main as cli
 from assistant.ingest import ingest
 from assistant.lexical import lexical_dir
 from assistant.records import Chunk
-from assistant.retriever import is_navigation, merge_with_next, mmr_order, rrf
+from assistant.retriever import merge_with_next, mmr_order, rrf
 from assistant.store import Store
 
 from .conftest import write_pdf
@@ -56,12 +56,6 @@ def test_neighbour_merge_drops_overlap_and_keeps_page_break():
     assert m2.page_at(m2.text.index("Next page"))[0] == 4 and m2.page_at(0)[0] == 3
     far = Chunk(chunk_id="x", text="Far away.", page_start=6, page_end=6, start=0, end=9, index=1, **base)
     assert merge_with_next(a, far) is None
-
-
-def test_navigation_pages_detected():
-    toc = "Contents\n\nIntroduction . . . . . . . . 1\n\nFindings . . . . . . . . . 5\n\nAnnex . . . . . . 9"
-    assert is_navigation(toc)
-    assert not is_navigation("In 2021 there were 10,359 situations. Of these, 16,554 likely victims were identified.")
 
 
 def test_retriever_is_a_langchain_retriever_with_pages(bot):
