@@ -3,17 +3,16 @@
 * dense: the query vector against the committed chunks in Chroma;
 * lexical: BM25 (``bm25s``) over the same chunks, which catches names, numbers and rare terms
   that a small embedding model blurs;
-* confidence-weighted fusion: every candidate's exact cosine and BM25 score, each min-max
+* frame-free similarity: a question usually names its source ("in Polaris's 2021 Hotline data
+  ..."), which pulls the query vector towards every passage of that report and most of all
+  towards the ones about the report itself (its introduction, its summary). The candidates'
+  dense score is their cosine with the query less the component along their document title's
+  direction, which leaves what is actually asked;
+* confidence-weighted fusion: every candidate's frame-free cosine and BM25 score, each min-max
   normalised over the candidates and weighted by how far that signal's best candidate stands
   out from its top ten, so whichever signal is sure of itself on this question leads;
 * MMR over the chunk vectors of the fused head, so that near-duplicate passages (overlapping
   chunks, repeated boilerplate) do not crowd the top;
-* frame-free rerank of the top passages: a question usually names its source ("in Polaris's
-  2021 Hotline data ..."), which pulls the query vector towards every passage of that report
-  and most of all towards the ones about the report itself (its introduction, its summary).
-  Projecting the document title's direction out of the query leaves what is actually asked;
-  the top ``rerank_depth`` passages are reordered by that similarity plus a small prior for
-  their fused rank;
 * neighbour expansion: a passage that stops mid-thought (no closing punctuation, or very
   short) is extended with the next chunk of the same document, unless that would move most
   of its text to another page (its citation page stays its own).
@@ -152,11 +151,11 @@ def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
 class HybridRetriever(BaseRetriever):
     """Dense + BM25 retrieval over the store, fused by confidence and diversified with MMR.
 
-    One ranking: the order of the candidates does not depend on ``k`` (MMR and the rerank
-    work at fixed depths), so the top ``k`` for any ``k`` is the head of the same list —
+    One ranking: the order of the candidates does not depend on ``k`` (MMR works at a fixed
+    depth), so the top ``k`` for any ``k`` is the head of the same list —
     what ``ask`` answers from, what ``retrieve`` and ``invoke(q, k=...)`` return and what
     evaluation scores agree. Each stage can be switched off (weight 0, ``mmr_lambda`` 1,
-    ``rerank_depth`` 0, ``expand_neighbours`` False) for ablations.
+    ``frame_free`` / ``expand_neighbours`` False) for ablations.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -171,14 +170,13 @@ class HybridRetriever(BaseRetriever):
     mmr_lambda: float = 0.8
     mmr_depth: int = 20  # MMR orders the best ``mmr_depth`` fused candidates, whatever k is
     expand_neighbours: bool = True
-    rerank_depth: int = 10
-    rerank_prior: float = 0.13
+    frame_free: bool = True  # the dense signal is the query's cosine less its document-title direction
     fusion: str = "conf"  # "rrf" (ranks), "minmax" (normalised scores), "conf" (minmax weighted by confidence)
     filters: dict | None = None
 
     _lexical: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the rerank
+    _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the frame-free cosine
 
     # -- LangChain interface ------------------------------------------------------------
     def _get_relevant_documents(
@@ -286,7 +284,7 @@ class HybridRetriever(BaseRetriever):
         return ranked, (index if self.expand_neighbours else None)
 
     def _order(self, qvec, dense: list, lex: list, query: str, index):
-        """Fuse, diversify the head with MMR and rerank its top: ids best first."""
+        """Fuse and diversify the head with MMR: ids best first."""
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
         lex_scores: dict[str, float] = {}
@@ -302,49 +300,39 @@ class HybridRetriever(BaseRetriever):
             fused = rrf(rankings, k=self.rrf_k, weights=[self.dense_weight, self.lexical_weight])
         else:
             vectors = self._vectors(list(chunks))
-            fused = self._score_fusion(qvec, query, list(chunks), index, vectors)
+            fused = self._score_fusion(qvec, query, chunks, index, vectors)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         head, tail = ranked[: self.mmr_depth], ranked[self.mmr_depth :]
-        if not vectors and (self.mmr_lambda < 1 or self.rerank_depth):
-            vectors = self._vectors(head)
         if self.mmr_lambda < 1:
-            head = mmr_order(head, fused, vectors, self.mmr_lambda, len(head))
-        order = self.rerank(qvec, head, chunks, vectors) + tail
-        return order, chunks, fused, (dense_scores, lex_scores)
+            head = mmr_order(head, fused, vectors or self._vectors(head), self.mmr_lambda, len(head))
+        return head + tail, chunks, fused, (dense_scores, lex_scores)
 
-    def _score_fusion(self, qvec, query: str, ids: list[str], index, vecs: dict[str, Any]) -> dict[str, float]:
+    def _score_fusion(self, qvec, query: str, chunks: dict[str, Chunk], index, vecs: dict[str, Any]) -> dict[str, float]:
         """Each signal's exact scores for every candidate, min-max normalised, in a weighted sum.
 
-        ``conf`` also weighs each signal by how far its best candidate stands out (top score less
-        the mean of its top ten, over their spread): a signal that singles out a passage leads,
-        a flat one follows, question by question.
+        The signals are the frame-free cosine (plain cosine with ``frame_free`` off) and BM25.
+        ``conf`` also weighs each by how far its best candidate stands out (top score less the
+        mean of its top ten, over their spread): a signal that singles out a passage leads, a
+        flat one follows, question by question.
         """
         import numpy as np
 
-        q = np.asarray(qvec, dtype=np.float32)
-        signals = [(self.dense_weight, np.array([float(np.asarray(vecs[i], dtype=np.float32) @ q) if i in vecs else 0.0 for i in ids]))]
+        ids = [i for i in chunks if i in vecs]
+        if self.frame_free:
+            dense = frame_free_scores(qvec, [vecs[i] for i in ids], [self._title_vector(chunks[i].title) for i in ids])
+        else:
+            dense = [float(np.asarray(vecs[i], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)) for i in ids]
+        signals = [(self.dense_weight, np.array(dense))]
         if self.lexical_weight:  # BM25 of every candidate, also those dense search found
             wanted = set(ids)
             bm25 = {c.chunk_id: s for c, s in index.search(query, len(ids), allowed=lambda c: c.chunk_id in wanted)}
             signals.append((self.lexical_weight, np.array([bm25.get(i, 0.0) for i in ids])))
         total = np.zeros(len(ids))
         for w, x in signals:
-            if not w:
-                continue
-            span = float(x.max() - x.min())
-            total += w * (confidence(x) if self.fusion == "conf" else 1.0) * ((x - x.min()) / span if span > 0 else 0.0)
+            span = float(x.max() - x.min()) if len(x) else 0.0
+            if w and span > 0:
+                total += w * (confidence(x) if self.fusion == "conf" else 1.0) * (x - x.min()) / span
         return {i: float(v) for i, v in zip(ids, total)}
-
-    def rerank(self, qvec, order: list[str], chunks: dict[str, Chunk], vectors: dict[str, Any]) -> list[str]:
-        """Reorder the first ``rerank_depth`` ids by frame-free similarity (see the module docstring)."""
-        head = order[: self.rerank_depth]
-        if len(head) < 2 or any(i not in vectors for i in head):
-            return order
-        titles = [chunks[i].title for i in head]
-        scores = frame_free_scores(qvec, [vectors[i] for i in head], [self._title_vector(t) for t in titles])
-        scores = [s + self.rerank_prior / (1 + r) for r, s in enumerate(scores)]
-        ranked = [head[j] for j in sorted(range(len(head)), key=lambda j: -scores[j])]
-        return ranked + order[self.rerank_depth :]
 
     def _title_vector(self, title: str):
         if title not in self._titles:

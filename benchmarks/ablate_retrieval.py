@@ -33,12 +33,12 @@ CONFIGS: dict[str, dict] = {
     "bm25 x3": {"lexical_weight": 3.0},
     "rrf fusion": {"fusion": "rrf"},
     "minmax fusion": {"fusion": "minmax"},
+    "-frame-free": {"frame_free": False},
     "-mmr": {"mmr_lambda": 1.0},
-    "-rerank": {"rerank_depth": 0},
-    "rerank top 5": {"rerank_depth": 5},
-    "rerank top 20": {"rerank_depth": 20},
     "-expand": {"expand_neighbours": False},
-    "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "rerank_depth": 0, "expand_neighbours": False},
+    "fetch 20": {"fetch_k": 20},
+    "fetch 80": {"fetch_k": 80},
+    "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "frame_free": False, "expand_neighbours": False},
 }
 
 

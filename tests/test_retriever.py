@@ -109,7 +109,7 @@ def test_invoke_honours_k_and_filter_per_call(retriever):
 def test_every_stage_can_be_switched_off(store_settings, embedder):
     plain = HybridRetriever(
         store=Store(store_settings), embedder=embedder, lexical_weight=0.0, mmr_lambda=1.0,
-        rerank_depth=0, expand_neighbours=False,
+        frame_free=False, expand_neighbours=False,
     )
     query = QUERIES[1]
     hits = plain.search(query, k=6)
