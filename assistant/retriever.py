@@ -11,8 +11,6 @@
 * confidence-weighted fusion: every candidate's frame-free cosine and BM25 score, each min-max
   normalised over the candidates and weighted by how far that signal's best candidate stands
   out from its top ten, so whichever signal is sure of itself on this question leads;
-* MMR over the chunk vectors of the fused head, so that near-duplicate passages (overlapping
-  chunks, repeated boilerplate) do not crowd the top;
 * neighbour expansion: a passage that stops mid-thought (no closing punctuation, or very
   short) is extended with the next chunk of the same document, unless that would move most
   of its text to another page (its citation page stays its own).
@@ -45,35 +43,6 @@ def rrf(rankings: list[list[str]], k: int = 60, weights: list[float] | None = No
         for r, cid in enumerate(ranking, start=1):
             scores[cid] = scores.get(cid, 0.0) + w / (k + r)
     return scores
-
-
-def mmr_order(ids: list[str], relevance: dict[str, float], vectors: dict[str, Any], lam: float, n: int) -> list[str]:
-    """Greedy maximal marginal relevance over ``ids`` (relevance normalised to [0, 1])."""
-    import numpy as np
-
-    if not ids:
-        return []
-    rel = np.array([relevance[i] for i in ids], dtype=np.float32)
-    span = float(rel.max() - rel.min()) or 1.0
-    rel = (rel - rel.min()) / span
-    have = [i for i in ids if i in vectors]
-    if len(have) != len(ids):  # no vectors for some: keep the fused order
-        return ids[:n]
-    mat = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
-    mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
-    sims = mat @ mat.T
-    chosen: list[int] = []
-    left = list(range(len(ids)))
-    while left and len(chosen) < n:
-        if chosen:
-            penalty = sims[np.ix_(left, chosen)].max(axis=1)
-        else:
-            penalty = np.zeros(len(left), dtype=np.float32)
-        score = lam * rel[left] - (1 - lam) * penalty
-        best = left[int(np.argmax(score))]
-        chosen.append(best)
-        left.remove(best)
-    return [ids[i] for i in chosen]
 
 
 def frame_free_scores(qvec, passage_vectors: list, title_vectors: list) -> list[float]:
@@ -149,13 +118,12 @@ def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval over the store, fused by confidence and diversified with MMR.
+    """Dense + BM25 retrieval over the store, fused by each signal's confidence.
 
-    One ranking: the order of the candidates does not depend on ``k`` (MMR works at a fixed
-    depth), so the top ``k`` for any ``k`` is the head of the same list —
+    One ranking: the order of the candidates does not depend on ``k``, so the top ``k`` for any ``k`` is the head of the same list —
     what ``ask`` answers from, what ``retrieve`` and ``invoke(q, k=...)`` return and what
-    evaluation scores agree. Each stage can be switched off (weight 0, ``mmr_lambda`` 1,
-    ``frame_free`` / ``expand_neighbours`` False) for ablations.
+    evaluation scores agree. Each stage can be switched off (a weight 0, ``frame_free`` or
+    ``expand_neighbours`` False) for ablations.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -167,8 +135,6 @@ class HybridRetriever(BaseRetriever):
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 1.5  # fitted on dev + fresh-tune (a plateau from 1.5 to 3; evals/README.md)
-    mmr_lambda: float = 0.8
-    mmr_depth: int = 20  # MMR orders the best ``mmr_depth`` fused candidates, whatever k is
     expand_neighbours: bool = True
     frame_free: bool = True  # the dense signal is the query's cosine less its document-title direction
     fusion: str = "conf"  # "rrf" (ranks), "minmax" (normalised scores), "conf" (minmax weighted by confidence)
@@ -284,7 +250,7 @@ class HybridRetriever(BaseRetriever):
         return ranked, (index if self.expand_neighbours else None)
 
     def _order(self, qvec, dense: list, lex: list, query: str, index):
-        """Fuse and diversify the head with MMR: ids best first."""
+        """Fuse the candidates: ids best first."""
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
         lex_scores: dict[str, float] = {}
@@ -294,18 +260,12 @@ class HybridRetriever(BaseRetriever):
         for c, s in lex:
             chunks.setdefault(c.chunk_id, c)
             lex_scores[c.chunk_id] = s
-        vectors: dict[str, Any] = {}
         if self.fusion == "rrf":
             rankings = [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]]
             fused = rrf(rankings, k=self.rrf_k, weights=[self.dense_weight, self.lexical_weight])
         else:
-            vectors = self._vectors(list(chunks))
-            fused = self._score_fusion(qvec, query, chunks, index, vectors)
-        ranked = sorted(fused, key=lambda i: (-fused[i], i))
-        head, tail = ranked[: self.mmr_depth], ranked[self.mmr_depth :]
-        if self.mmr_lambda < 1:
-            head = mmr_order(head, fused, vectors or self._vectors(head), self.mmr_lambda, len(head))
-        return head + tail, chunks, fused, (dense_scores, lex_scores)
+            fused = self._score_fusion(qvec, query, chunks, index, self._vectors(list(chunks)))
+        return sorted(fused, key=lambda i: (-fused[i], i)), chunks, fused, (dense_scores, lex_scores)
 
     def _score_fusion(self, qvec, query: str, chunks: dict[str, Chunk], index, vecs: dict[str, Any]) -> dict[str, float]:
         """Each signal's exact scores for every candidate, min-max normalised, in a weighted sum.

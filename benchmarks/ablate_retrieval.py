@@ -34,11 +34,10 @@ CONFIGS: dict[str, dict] = {
     "rrf fusion": {"fusion": "rrf"},
     "minmax fusion": {"fusion": "minmax"},
     "-frame-free": {"frame_free": False},
-    "-mmr": {"mmr_lambda": 1.0},
     "-expand": {"expand_neighbours": False},
     "fetch 20": {"fetch_k": 20},
     "fetch 80": {"fetch_k": 80},
-    "dense only": {"lexical_weight": 0.0, "mmr_lambda": 1.0, "frame_free": False, "expand_neighbours": False},
+    "dense only": {"lexical_weight": 0.0, "frame_free": False, "expand_neighbours": False},
 }
 
 

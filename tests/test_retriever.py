@@ -24,7 +24,7 @@ TOPICS = [
 
 
 def report_pages() -> list[str]:
-    """Twelve pages on six topics, each topic twice in near-identical words: MMR has duplicates to push down."""
+    """Twelve pages on six topics, each topic twice in near-identical words: many close scores."""
     pages = []
     for year in (2021, 2022):
         for name, what, outcome in TOPICS:
@@ -108,8 +108,7 @@ def test_invoke_honours_k_and_filter_per_call(retriever):
 
 def test_every_stage_can_be_switched_off(store_settings, embedder):
     plain = HybridRetriever(
-        store=Store(store_settings), embedder=embedder, lexical_weight=0.0, mmr_lambda=1.0,
-        frame_free=False, expand_neighbours=False,
+        store=Store(store_settings), embedder=embedder, lexical_weight=0.0, frame_free=False, expand_neighbours=False,
     )
     query = QUERIES[1]
     hits = plain.search(query, k=6)
