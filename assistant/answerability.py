@@ -37,6 +37,7 @@ from .terms import terms
 RULES = frozenset({"years", "names", "measure", "counted"})
 MIN_STRENGTH = 0.425  # 5-fold cross-validated on dev + fresh-tune + ci-shared (scripts/calibrate_gate.py)
 DEPTH = 4  # passages the gate (and the reader) consider
+CONTEXT_REACH = 2  # a name stated in a passage covers the passages up to this many chunks away in its document
 
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a figure: not part of a word ("COVID-19"), a date ("1/1/2021") or a decimal's tail
@@ -109,7 +110,10 @@ def evidence_of(hit: Hit, near: list[Hit] = ()) -> Evidence:
     """A passage with its header and, as context, the other passages of ``near`` from its document."""
     c = hit.chunk
     header = f"{c.title}\n{c.section}\n{PurePosixPath(c.file).stem.replace('-', ' ').replace('_', ' ')}"
-    context = "\n".join(h.chunk.text for h in near if h.chunk.doc_id == c.doc_id and h.chunk.chunk_id != c.chunk_id)
+    context = "\n".join(
+        h.chunk.text for h in near
+        if h.chunk.doc_id == c.doc_id and h.chunk.chunk_id != c.chunk_id and abs(h.chunk.index - c.index) <= CONTEXT_REACH
+    )
     sentences = tuple(u.text for u in read_passage(c.text) if u.kind not in ("chart", "footnote", "boilerplate"))
     return Evidence(text=c.text, header=header, sentences=sentences, context=context, title=c.title)
 
