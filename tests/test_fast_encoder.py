@@ -207,7 +207,8 @@ def test_fresh_process_does_not_import_torch():
 
 
 def test_blas_threading_is_restored_and_workers_do_not_change_results(fast):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl
+
     ctl = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
     before = [lib.num_threads for lib in ctl.lib_controllers]
     many = FastEncoder(threads=3).encode(TEXTS, batch_size=4)  # several batches, 3 workers

@@ -72,7 +72,7 @@ def test_highlight_clamps_bad_spans(span):
 
 
 def test_source_entry_fields_and_escaping():
-    c = _cite(title=f"T {XSS_IMG}", section=f"S {XSS_SCRIPT}", file='a"b.pdf')
+    c = _cite(title=f"T {XSS_IMG}", section=f"S {XSS_SCRIPT}", file='a"b.pdf').to_json()
     out = render.source_entry(c, turn=2, selected=True)
     assert 'id="src-2-1"' in out and 'class="src selected"' in out
     assert "p. 4 (printed 2)" in out and "score 0.734" in out

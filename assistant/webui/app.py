@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import AssistantError
+from ..records import Citation
 from . import render
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,8 @@ class AssistantPool:
                     opts["base_url"] = base_url
             inst = self.factory(self.settings, backend, **opts)
             try:  # build the lazy parts now, under the lock, so concurrent first calls don't race
-                getattr(inst, "retriever", None)
-                getattr(inst, "answerer", None)
+                inst.retriever
+                inst.answerer
             except AssistantError:
                 pass  # e.g. no store yet: reported when a question is asked
             self._cache[key] = inst
@@ -160,10 +161,8 @@ def _filters(files: list[str] | None) -> dict[str, Any] | None:
     return {"files": files} if files else None
 
 
-def _citation_state(c: Any) -> dict[str, Any]:
-    d = c.to_json() if hasattr(c, "to_json") else dict(c)
-    d["span"] = list(d.get("span") or (0, 0))
-    return d
+def _citation_state(c: Citation) -> dict[str, Any]:
+    return c.to_json()
 
 
 def build_app(
