@@ -24,6 +24,8 @@ from assistant.errors import FetchError, LoadError
 from assistant.fetch import FETCHED_RECORD, fetch_entry, fetch_missing, read_fetched_record
 from assistant.landing import find_pdf_links
 
+from .conftest import catalog_toml
+
 REPO = Path(__file__).resolve().parents[1]
 TITLE = "Survey Report of Efforts to Combat Trafficking"
 
@@ -279,11 +281,10 @@ def test_find_pdf_links_ranks_title_matches_and_resolves_addresses():
 def test_cli_sources_fetch_and_list(server, tmp_path, capfd):
     src = tmp_path / "src"
     src.mkdir()
-    (src / "catalog.toml").write_text(
-        f'[[document]]\nid = "r"\nfile = "r.pdf"\ntitle = "{TITLE}"\npublisher = "P"\nyear = 2022\n'
-        f'url = "{server}/landing/index.html"\n'
-        f'[[document]]\nid = "big"\nfile = "big.pdf"\ntitle = "Big"\npublisher = "P"\nyear = 2022\n'
-        f'url = "{server}/big.pdf"\n', encoding="utf-8")
+    (src / "catalog.toml").write_text(catalog_toml(
+        dict(id="r", file="r.pdf", title=TITLE, publisher="P", year=2022, url=f"{server}/landing/index.html"),
+        dict(id="big", file="big.pdf", title="Big", publisher="P", year=2022, url=f"{server}/big.pdf"),
+    ), encoding="utf-8")
     store = ["--store", str(tmp_path / "store")]
     assert main(["sources", "fetch", "--dir", str(src), *store]) == 0
     out, err = capfd.readouterr()

@@ -3,9 +3,6 @@ with the lexical index kept in step and writes excluded across processes by the 
 
 from __future__ import annotations
 
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 
 from assistant.cli import main as cli
@@ -15,7 +12,7 @@ from assistant.lexical import lexical_dir, lexical_is_current, load_or_build
 from assistant.library import Library
 from assistant.store import Store
 
-from .conftest import REPORT_A, REPORT_B, write_pdf
+from .conftest import REPORT_A, REPORT_B, catalog_toml, write_pdf
 
 
 def test_reading_an_absent_store_creates_nothing(settings, tmp_path):
@@ -89,40 +86,25 @@ def test_cli_store_delete_and_reset_go_through_the_library(corpus, settings, cap
     assert Library(settings).documents() == []
 
 
-def test_fetch_and_ingest_from_a_loopback_server(settings, tmp_path):
-    www = tmp_path / "www"
-    write_pdf(www / "report.pdf", REPORT_B, title="Survey Report")
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(www), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+def test_fetch_and_ingest_from_a_loopback_server(settings, tmp_path, www):
+    folder, base = www
+    write_pdf(folder / "report.pdf", REPORT_B, title="Survey Report")
     sources = tmp_path / "sources"
     lib = Library(settings, sources)
     with pytest.raises(AssistantError, match="no catalog at"):
         lib.fetch_and_ingest()
     sources.mkdir()
-    (sources / "catalog.toml").write_text(
-        f'[[document]]\nid = "s"\nfile = "osce/survey.pdf"\ntitle = "Survey Report"\npublisher = "OSCE"\n'
-        f'year = 2022\nurl = "{base}/index.html"\npdf_url = "{base}/report.pdf"\n'
-        f'[[document]]\nid = "g"\nfile = "gone.pdf"\ntitle = "Gone"\npublisher = "X"\nyear = 2020\n'
-        f'url = "{base}/gone.html"\n', encoding="utf-8")
-    try:
-        assert [(r.id, r.status) for r in lib.status()] == [("s", "missing"), ("g", "missing")]
-        out = lib.fetch_and_ingest()
-        lines = out.message().splitlines()
-        assert lines[0].startswith("gone.pdf: cannot download (") and "HTTP 404" in lines[0]
-        assert lines[1:] == ["Downloaded osce/survey.pdf.", "Ingested osce/survey.pdf."]
-        assert [(r.id, r.status) for r in lib.status()] == [("s", "ingested"), ("g", "missing")]
-        doc = lib.documents()[0]
-        assert (doc["file"], doc["publisher"], doc["year"]) == ("osce/survey.pdf", "OSCE", 2022)  # catalog metadata
-        assert lib.fetch_and_ingest(["s"]).message() == "Nothing to fetch: every catalog document is present."
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    (sources / "catalog.toml").write_text(catalog_toml(
+        dict(id="s", file="osce/survey.pdf", title="Survey Report", publisher="OSCE", year=2022,
+             url=f"{base}/index.html", pdf_url=f"{base}/report.pdf"),
+        dict(id="g", file="gone.pdf", title="Gone", publisher="X", year=2020, url=f"{base}/gone.html"),
+    ), encoding="utf-8")
+    assert [(r.id, r.status) for r in lib.status()] == [("s", "missing"), ("g", "missing")]
+    out = lib.fetch_and_ingest()
+    lines = out.message().splitlines()
+    assert lines[0].startswith("gone.pdf: cannot download (") and "HTTP 404" in lines[0]
+    assert lines[1:] == ["Downloaded osce/survey.pdf.", "Ingested osce/survey.pdf."]
+    assert [(r.id, r.status) for r in lib.status()] == [("s", "ingested"), ("g", "missing")]
+    doc = lib.documents()[0]
+    assert (doc["file"], doc["publisher"], doc["year"]) == ("osce/survey.pdf", "OSCE", 2022)  # catalog metadata
+    assert lib.fetch_and_ingest(["s"]).message() == "Nothing to fetch: every catalog document is present."
