@@ -138,6 +138,7 @@ def test_corpus_checked_before_any_work(tmp_path):
     assert check_corpus(tmp_path / "c", ["s"], [q]) == ["s/q: gold file b.pdf is not in the corpus"]
 
 
+@pytest.mark.slow
 def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
     store_root = tmp_path / "vectorstore"
     monkeypatch.setenv("ASSISTANT_STORE", str(store_root))

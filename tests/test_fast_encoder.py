@@ -52,6 +52,7 @@ def _assert_close(a: np.ndarray, b: np.ndarray) -> None:
     assert np.abs(a - b).max() < 1e-4
 
 
+@pytest.mark.slow  # loads sentence-transformers (torch)
 def test_matches_sentence_transformers(fast, reference):
     ours = fast.encode(TEXTS)
     ref = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)

@@ -12,6 +12,8 @@ import pytest
 from assistant.config import Settings
 from tests.conftest import write_pdf
 
+pytestmark = pytest.mark.slow  # launches the Gradio app (~15 s)
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
