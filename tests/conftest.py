@@ -75,12 +75,16 @@ def embedder():
     return get_embedder(Settings())
 
 
-@pytest.fixture()
-def corpus(tmp_path) -> Path:
-    root = tmp_path / "corpus"
+def make_corpus(root: Path) -> Path:
+    """Two small reports, one in a subfolder."""
     write_pdf(root / "ppp-compendium.pdf", REPORT_A, title="Compendium of Partnerships")
     write_pdf(root / "survey" / "survey-report.pdf", REPORT_B, title="Survey Report")
     return root
+
+
+@pytest.fixture()
+def corpus(tmp_path) -> Path:
+    return make_corpus(tmp_path / "corpus")
 
 
 @pytest.fixture()
