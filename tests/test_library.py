@@ -59,31 +59,24 @@ def test_upload_list_delete_keeps_the_lexical_index_in_step(settings, tmp_path):
         lib.delete("")
 
 
-def test_a_write_waits_for_no_one_else_writing_the_store(corpus, settings):
-    lib = Library(settings)
-    lib.ingest([corpus], progress=False)
-    store = Store(settings)
+def test_writes_wait_for_no_one_else_and_the_cli_goes_through_the_library(corpus, settings, capsys):
+    store_args = ["--store", str(settings.store_dir)]
+    assert cli(["ingest", str(corpus), "-q", *store_args]) == 0
+    lib, store = Library(settings), Store(settings)
     with ingest_lock(store):  # another process's ingest, as far as flock can tell
         with pytest.raises(AssistantError, match="another ingest is writing"):
             lib.delete("ppp-compendium.pdf")
         with pytest.raises(AssistantError, match="another ingest is writing"):
             lib.reset()
     assert lib.files() == {"ppp-compendium.pdf", "survey/survey-report.pdf"}  # untouched
-    assert lib.reset() == str(settings.store_dir)
-    assert lib.documents() == [] and not lexical_dir(store).exists()
-
-
-def test_cli_store_delete_and_reset_go_through_the_library(corpus, settings, capsys):
-    store = ["--store", str(settings.store_dir)]
-    assert cli(["ingest", str(corpus), "-q", *store]) == 0
     capsys.readouterr()
-    assert cli(["store", "delete", "ppp-compendium.pdf", *store]) == 0
+    assert cli(["store", "delete", "ppp-compendium.pdf", *store_args]) == 0
     assert capsys.readouterr().err == "Deleted ppp-compendium.pdf from the library.\n"
-    assert cli(["store", "delete", "ppp-compendium.pdf", *store]) == 1
+    assert cli(["store", "delete", "ppp-compendium.pdf", *store_args]) == 1
     assert capsys.readouterr().err == "error: ppp-compendium.pdf: not in the library\n"
-    assert {c.file for c in load_or_build(Store(settings)).chunks} == {"survey/survey-report.pdf"}
-    assert cli(["store", "reset", *store]) == 0
-    assert Library(settings).documents() == []
+    assert {c.file for c in load_or_build(store).chunks} == {"survey/survey-report.pdf"}
+    assert cli(["store", "reset", *store_args]) == 0
+    assert lib.documents() == [] and not lexical_dir(store).exists()
 
 
 def test_fetch_and_ingest_from_a_loopback_server(settings, tmp_path, www):
