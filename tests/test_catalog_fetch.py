@@ -59,6 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest output clean
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the fetcher hung up on purpose (size cap, not a PDF): nothing to report
+
     def _send(self, code: int, body: bytes, ctype: str, length: bool = True, extra: dict | None = None):
         self.send_response(code)
         self.send_header("Content-Type", ctype)
