@@ -86,10 +86,14 @@ class Downloader:
     def pdf(self, url: str, dest: Path, title: str = "", follow: bool = True) -> Downloaded:
         """Get a verified PDF from ``url`` (or, when ``follow``, from the page's best PDF link)."""
         try:
+            host = _netloc(url)
+        except ValueError as e:  # urlsplit's "Invalid IPv6 URL", a bad port
+            raise DownloadFailed(f"not a valid address ({e})") from None
+        try:
             links = self._get(url, dest, title, follow)
         except DownloadFailed as e:
             if e.offline:
-                self._offline[_netloc(url)] = e.reason
+                self._offline[host] = e.reason
             raise
         if isinstance(links, Downloaded):
             return links
@@ -103,7 +107,7 @@ class Downloader:
 
     def _get(self, url: str, dest: Path, title: str, follow: bool) -> Downloaded | list[str]:
         """The PDF at ``url``, or the PDF links of the HTML page there."""
-        known = self._offline.get(_netloc(url))
+        known = self._offline.get(_netloc(url))  # checked by pdf()
         if known:
             raise DownloadFailed(known, offline=True)
         try:
@@ -113,6 +117,8 @@ class Downloader:
             raise _timeout(e, url, self.limits) from None
         except httpx.TransportError as e:
             raise _transport(e, url) from None
+        except (httpx.RequestError, httpx.InvalidURL) as e:  # too many redirects, a malformed address
+            raise DownloadFailed(f"request failed: {e}") from None
 
     def _read(self, resp: httpx.Response, dest: Path, title: str, follow: bool) -> Downloaded | list[str]:
         if resp.status_code >= 400:

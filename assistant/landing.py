@@ -34,7 +34,11 @@ def find_pdf_links(html: bytes | str, base_url: str, title: str = "") -> list[st
         raw = str(tag.get(_LINK_ATTR[tag.name]) or "").strip()
         if not raw or raw.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
-        parts = urlsplit(urljoin(base, raw))
+        try:
+            parts = urlsplit(urljoin(base, raw))
+            host = parts.hostname
+        except ValueError:  # a malformed address ("http://[::1", a bad port) is no link
+            continue
         if parts.scheme not in ("http", "https"):
             continue
         absolute = urlunsplit(parts._replace(fragment=""))
@@ -44,7 +48,7 @@ def find_pdf_links(html: bytes | str, base_url: str, title: str = "") -> list[st
         if not (is_pdf or typed_pdf or "/files/f/documents/" in path):
             continue
         text = " ".join([tag.get_text(" "), str(tag.get("title") or ""), unquote(raw)])
-        score = 10 * len(title_terms & set(terms(text))) + 2 * is_pdf + int(parts.hostname == page_host)
+        score = 10 * len(title_terms & set(terms(text))) + 2 * is_pdf + int(host == page_host)
         best, first = scored.get(absolute, (-1, order))
         scored[absolute] = (max(best, score), first)
     return [u for u, _ in sorted(scored.items(), key=lambda kv: (-kv[1][0], kv[1][1]))]

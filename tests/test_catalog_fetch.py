@@ -266,6 +266,11 @@ def test_unresolvable_host_is_reported_as_offline(tmp_path):
         fetch_entry(entry("https://no-such-host.invalid/report.pdf"), tmp_path)
 
 
+def test_a_bad_address_is_one_line_not_a_crash(tmp_path):
+    with pytest.raises(FetchError, match=r"doc\.pdf: cannot download \(http://\[::1/r\.pdf: not a valid address"):
+        fetch_entry(entry("http://[::1/r.pdf"), tmp_path)
+
+
 def test_find_pdf_links_ranks_title_matches_and_resolves_addresses():
     html = """<html><head><base href="https://example.org/pub/"></head><body>
       <a href="budget.pdf">Budget 2022</a>
@@ -282,6 +287,9 @@ def test_find_pdf_links_ranks_title_matches_and_resolves_addresses():
         "https://example.org/pub/budget.pdf",  # a PDF, but nothing in common with the title
     ]  # page.html is not a PDF link
     assert find_pdf_links("<p>nothing</p>", "https://example.org/", TITLE) == []
+    # a malformed address on the page is skipped, not an error
+    assert find_pdf_links('<a href="http://[::1/x.pdf">x</a> <a href="/r.pdf">r</a>', "https://example.org/", TITLE) == [
+        "https://example.org/r.pdf"]
 
 
 def test_cli_sources_fetch_and_list(server, tmp_path, capfd):
