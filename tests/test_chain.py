@@ -120,7 +120,7 @@ def test_follow_up_uses_the_conversation(bot):
     assert "referral procedures" in follow.text
 
 
-def test_the_gate_and_the_verifier_apply_to_every_backend(bot, settings):
+def test_the_gate_and_the_verifier_apply_to_every_backend(bot):
     """An LLM backend is refused by the same gate before any model call, and its unsupported sentences are removed."""
     from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
@@ -128,7 +128,7 @@ def test_the_gate_and_the_verifier_apply_to_every_backend(bot, settings):
         "The training reached 12,000 employees across 300 hotels [1]. It also trained 9,000 pilots on every airline [1].",
         "(a second reply: only there so that the model's call count shows)",
     ])
-    llm = Assistant(settings, backend="fake", chat_model=model)
+    llm = Assistant(bot.settings, backend="fake", chat_model=model)
     near_miss = llm.ask("How many employees did the hotel training reach in 2023?")
     assert near_miss.refused and "2023" in near_miss.text and model.i == 0  # the model was never called
     ans = llm.ask("How many employees did the hotel training reach?")
@@ -193,7 +193,7 @@ def test_frame_free_rerank_prefers_what_is_asked_over_the_report_naming_itself(e
     assert frame_free_scores(q, [a], [ortho])[0] == pytest.approx(plain[0], abs=1e-5)
 
 
-def test_an_optional_judge_can_only_add_refusals(bot, settings):
+def test_an_optional_judge_can_only_add_refusals(bot):
     class Judge:
         def __init__(self, p):
             self.p, self.calls = p, 0
@@ -204,10 +204,10 @@ def test_an_optional_judge_can_only_add_refusals(bot, settings):
             return self.p
 
     doubtful = Judge(0.1)
-    ans = Assistant(settings, judge=doubtful).ask("How many employees did the hotel training reach?")
+    ans = Assistant(bot.settings, judge=doubtful).ask("How many employees did the hotel training reach?")
     assert ans.refused and doubtful.calls == 1 and ans.gate["judge"] == 0.1
     sure = Judge(0.9)
-    assert not Assistant(settings, judge=sure).ask("How many employees did the hotel training reach?").refused
+    assert not Assistant(bot.settings, judge=sure).ask("How many employees did the hotel training reach?").refused
     # a question the rules refuse never reaches the judge
-    assert Assistant(settings, judge=sure).ask("How many employees did the hotel training reach in 2023?").refused
+    assert Assistant(bot.settings, judge=sure).ask("How many employees did the hotel training reach in 2023?").refused
     assert sure.calls == 1
