@@ -13,7 +13,7 @@ from assistant.config import Settings
 from assistant.ingest import ingest
 from assistant.lexical import lexical_dir
 from assistant.records import Chunk
-from assistant.retriever import is_navigation, merge_with_next, mmr_order, rrf
+from assistant.retriever import merge_with_next, rrf
 from assistant.store import Store
 
 from .conftest import make_corpus, write_pdf
@@ -47,15 +47,11 @@ def own_bot(corpus, settings) -> Assistant:
     return _ingested(corpus, settings)
 
 
-def test_rrf_and_mmr_by_hand():
+def test_rrf_by_hand():
     fused = rrf([["a", "b", "c"], ["c", "a"]], k=60)
     assert fused["a"] == pytest.approx(1 / 61 + 1 / 62)
     assert fused["c"] == pytest.approx(1 / 63 + 1 / 61)
     assert sorted(fused, key=lambda i: -fused[i]) == ["a", "c", "b"]
-    vecs = {"a": [1.0, 0.0], "b": [0.999, 0.04], "c": [0.0, 1.0]}
-    rel = {"a": 1.0, "b": 0.95, "c": 0.5}
-    assert mmr_order(["a", "b", "c"], rel, vecs, lam=0.5, n=2) == ["a", "c"]  # b is a near-duplicate of a
-    assert mmr_order(["a", "b", "c"], rel, vecs, lam=1.0, n=2) == ["a", "b"]
 
 
 def test_neighbour_merge_drops_overlap_and_keeps_page_break():
@@ -69,12 +65,6 @@ def test_neighbour_merge_drops_overlap_and_keeps_page_break():
     assert m2.page_at(m2.text.index("Next page"))[0] == 4 and m2.page_at(0)[0] == 3
     far = Chunk(chunk_id="x", text="Far away.", page_start=6, page_end=6, start=0, end=9, index=1, **base)
     assert merge_with_next(a, far) is None
-
-
-def test_navigation_pages_detected():
-    toc = "Contents\n\nIntroduction . . . . . . . . 1\n\nFindings . . . . . . . . . 5\n\nAnnex . . . . . . 9"
-    assert is_navigation(toc)
-    assert not is_navigation("In 2021 there were 10,359 situations. Of these, 16,554 likely victims were identified.")
 
 
 def test_retriever_is_a_langchain_retriever_with_pages(bot):

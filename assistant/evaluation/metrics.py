@@ -310,6 +310,20 @@ def aggregate_by_tag(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str
     return {t: aggregate([r for r in records if t in r.get("tags", [])]) for t in tags}
 
 
+DOC_TYPES = {".pdf": "PDF", ".txt": "text", ".md": "text", ".html": "HTML", ".htm": "HTML", ".docx": "DOCX"}
+
+
+def doc_types(record: Mapping[str, Any]) -> set[str]:
+    """The kinds of document (PDF, text, HTML, DOCX) a question's gold files are."""
+    return {DOC_TYPES.get(PurePosixPath(normalise_path(g["file"])).suffix, "other") for g in record.get("gold", [])}
+
+
+def aggregate_by_doc_type(records: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Aggregates per type of the gold document (a question with gold in two types counts in both)."""
+    kinds = sorted({t for r in records for t in doc_types(r)})
+    return {t: aggregate([r for r in records if t in doc_types(r)]) for t in kinds}
+
+
 def recall_curve(records: Sequence[Mapping[str, Any]], depth: int = DEPTH) -> list[float | None]:
     """recall@k for k = 1..depth from each question's ``first_gold_rank`` (page-gold questions)."""
     scored = [r for r in records if r.get("answerable") and r.get("mrr") is not None]

@@ -40,7 +40,7 @@ TABLE_METRICS = (
     ("judge_faithfulness", "judge: faithfulness"),
     ("judge_answer_relevancy", "judge: answer relevancy"),
 )
-TAG_METRICS = ("n", "recall_at_5", "mrr", "fact_recall", "citation_precision", "false_refusal_rate", "refusal_rate_unanswerable")
+TAG_METRICS = ("n", "recall_at_1", "recall_at_5", "mrr", "fact_recall", "citation_precision", "false_refusal_rate", "refusal_rate_unanswerable")
 GOLD_TEXT_CHARS = 1500
 WORST_N = 10
 
@@ -220,16 +220,16 @@ def _metric_table(columns: list[tuple[str, Mapping[str, Any]]]) -> str:
     return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>'
 
 
-def _tag_table(per_tag: Mapping[str, Mapping[str, Any]]) -> str:
+def _tag_table(per_tag: Mapping[str, Mapping[str, Any]], label: str = "tag") -> str:
     if not per_tag:
-        return "<p>No tags.</p>"
+        return f"<p>No {label}s.</p>"
     labels = dict(TABLE_METRICS)
     head = "".join(f"<th>{esc(labels.get(m, m))}</th>" for m in TAG_METRICS)
     rows = []
     for tag, agg in per_tag.items():
         cells = "".join(f'<td class="num">{esc(fmt(agg.get(m), m))}</td>' for m in TAG_METRICS)
         rows.append(f"<tr><th>{esc(tag)}</th>{cells}</tr>")
-    return f'<table class="per-tag"><tr><th>tag</th>{head}</tr>{"".join(rows)}</table>'
+    return f'<table class="per-tag"><tr><th>{esc(label)}</th>{head}</tr>{"".join(rows)}</table>'
 
 
 def _threshold_table(thresholds: Sequence[Mapping[str, Any]]) -> str:
@@ -346,6 +346,8 @@ def build_html(
         _threshold_table(metrics.get("thresholds", [])),
         "<h2>Per tag</h2>",
         _tag_table(metrics.get("per_tag", {})),
+        "<h2>Per document type</h2>",
+        _tag_table(metrics.get("per_doc_type", {}), "document type"),
     ]
     if "baseline" in metrics and metrics["baseline"].get("pipeline"):
         parts.append(
