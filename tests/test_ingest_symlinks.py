@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from assistant.cli import main as cli
 from assistant.evaluation.runner import corpus_files
 from assistant.loaders import walk_files
@@ -32,6 +34,7 @@ def test_walk_files_follows_links_once(tmp_path):
     assert corpus_files(sources) == files
 
 
+@pytest.mark.slow  # embeds two documents
 def test_ingest_reads_symlinked_folders(tmp_path, settings, capsys):
     _, top = _linked_tree(tmp_path)
     assert cli(["ingest", str(top), "--store", str(settings.store_dir), "-q"]) == 0

@@ -3,8 +3,8 @@
 Submodules: ``app`` (layout and wiring), ``handlers`` (one function per event, the API),
 ``render`` (pure, escaped HTML), ``transcript`` (the conversation, Copy and Export text),
 ``examples`` (example questions from the library), ``pageview`` (PDF page images),
-``csrf`` (the cross-site guard), ``serve`` (launch, port and auth rule), ``library``
-(upload/delete/catalog glue), ``assets/`` (JavaScript and CSS). Gradio is imported only when
+``csrf`` (the cross-site guard), ``serve`` (launch, port and auth rule), ``assets/``
+(JavaScript and CSS). Library actions go through ``assistant.library``. Gradio is imported only when
 the app is built.
 """
 

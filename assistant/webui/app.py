@@ -43,12 +43,14 @@ def build_app(settings: Settings | None = None, sources_dir: str | Path = "sourc
     """Build the ``gr.Blocks`` app (not launched). ``pool`` lets callers share or replace assistants."""
     import gradio as gr
 
+    from .. import uploads
+    from ..library import Library
     from . import handlers as h
-    from . import library, render
+    from . import render
     from .transcript import Session
 
     settings = settings or Settings()
-    ctx = h.Context(settings=settings, sources_dir=Path(sources_dir), pool=pool or h.AssistantPool(settings))
+    ctx = h.Context(settings=settings, library=Library(settings, sources_dir), pool=pool or h.AssistantPool(settings))
     limit = _concurrency()
 
     def on(fn):
@@ -94,8 +96,8 @@ def build_app(settings: Settings | None = None, sources_dir: str | Path = "sourc
                 with gr.Row():
                     with gr.Column():
                         upload_files = gr.File(
-                            label=f"Add documents (PDF, HTML, Markdown, text, DOCX; up to {library.max_upload_mb():g} MB each)",
-                            file_count="multiple", file_types=list(library.ALLOWED_SUFFIXES), elem_id="upload")
+                            label=f"Add documents (PDF, HTML, Markdown, text, DOCX; up to {uploads.max_upload_mb():g} MB each)",
+                            file_count="multiple", file_types=list(uploads.ALLOWED_SUFFIXES), elem_id="upload")
                         upload_btn = gr.Button("Upload and ingest", variant="primary", elem_id="upload-button")
                     with gr.Column():
                         delete_choice = gr.Dropdown(label="Document to delete", choices=[], interactive=True,

@@ -25,8 +25,9 @@ from ..answerers.backends import ANSWERERS
 from ..asking import check_question, history_pairs
 from ..config import Settings
 from ..errors import AssistantError, error_json
+from ..library import Library
 from ..records import Citation, Filters
-from . import examples, library, pageview, render
+from . import examples, pageview, render
 from .transcript import Session, Turn, answer_plaintext, conversation_markdown
 
 log = logging.getLogger(__name__)
@@ -80,10 +81,10 @@ class AssistantPool:
 
 @dataclass
 class Context:
-    """What every handler shares: settings, the sources folder, the assistants, the export folder."""
+    """What every handler shares: settings, the library service, the assistants, the export folder."""
 
     settings: Settings
-    sources_dir: Path
+    library: Library
     pool: AssistantPool
     export_root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="assistant-export-")))
 
@@ -115,7 +116,7 @@ def user_message(exc: BaseException) -> str:
 
 def _documents(ctx: Context) -> list[dict[str, Any]]:
     try:
-        return library.documents(ctx.settings)
+        return ctx.library.documents()
     except Exception as e:  # noqa: BLE001 - an unreadable store shows as an empty library plus a log line
         log.warning("cannot list documents: %s", user_message(e))
         return []
@@ -247,7 +248,7 @@ def library_view(ctx: Context, files=None):
 def catalog_view(ctx: Context, docs: list[dict[str, Any]]) -> tuple[list[list[str]], str, int]:
     """Catalog rows, a line saying what they mean, and how many reports are missing."""
     try:
-        status = library.catalog_status(ctx.settings, ctx.sources_dir)
+        status = ctx.library.status()
     except Exception as e:  # noqa: BLE001
         return [], f"The report catalog cannot be read: {user_message(e)}", 0
     if not status:
@@ -273,7 +274,7 @@ def upload(ctx: Context, files, progress=gr.Progress(track_tqdm=True)):
         return "Choose one or more files first."
     progress(0, desc="Checking files")
     try:
-        res = library.upload_and_ingest([(p, Path(p).name) for p in paths], ctx.settings, ctx.sources_dir)
+        res = ctx.library.add_uploads([(p, Path(p).name) for p in paths])
     except Exception as e:  # noqa: BLE001
         return without_paths(ctx, user_message(e))
     if res.saved:
@@ -283,19 +284,19 @@ def upload(ctx: Context, files, progress=gr.Progress(track_tqdm=True)):
 
 def without_paths(ctx: Context, message: str) -> str:
     """A message for the page with the server's own folders taken out (they are nobody's business)."""
-    for folder in {str(ctx.sources_dir.resolve()), os.getcwd(), tempfile.gettempdir()}:
+    for folder in {str(ctx.library.sources_dir.resolve()), os.getcwd(), tempfile.gettempdir()}:
         message = message.replace(folder.rstrip("/") + "/", "")
     return message
 
 
 def _delete(ctx: Context, file: str) -> str:
-    msg = library.delete_document(ctx.settings, file, ctx.sources_dir)
+    msg = ctx.library.delete(file).message()
     ctx.pool.invalidate()
     return msg
 
 
 def _fetch(ctx: Context) -> str:
-    msg = library.fetch_missing(ctx.sources_dir, ctx.settings)
+    msg = ctx.library.fetch_and_ingest().message()
     ctx.pool.invalidate()
     return msg
 

@@ -76,12 +76,10 @@ def launch(
     block: bool = True,
     quiet: bool = False,
 ):
-    """Launch a built app with the upload limit, styling and the cross-site guard; returns (app, local_url).
-
-    """
+    """Launch a built app with the upload limit, styling and the cross-site guard; returns (app, local_url)."""
     from starlette.middleware import Middleware
 
-    from . import library
+    from .. import uploads
     from .app import asset
     from .csrf import SameOriginWrites
 
@@ -89,7 +87,7 @@ def launch(
         server_name=host,
         server_port=int(port),
         auth=auth,
-        max_file_size=f"{library.max_upload_mb():g}mb",
+        max_file_size=f"{uploads.max_upload_mb():g}mb",
         prevent_thread_lock=not block,
         show_error=False,  # errors reach the page as our own one-line messages
         quiet=quiet,
