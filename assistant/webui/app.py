@@ -134,9 +134,9 @@ def build_app(settings: Settings | None = None, sources_dir: str | Path = "sourc
         # --------------------------------------------------------------- library events
         view = [lib_table, delete_choice, files_filter, catalog_table, catalog_note, fetch_btn, lib_banner, examples]
         write = {"concurrency_limit": 1, "concurrency_id": "library-write"}
+        # the file picker is never cleared by the server: it could wipe files the user is picking meanwhile
         upload_btn.click(on(h.upload), [upload_files], [lib_status], api_name="upload", **write
-                         ).then(on(h.library_view), [files_filter], view, **private
-                                ).then(lambda: None, None, [upload_files], queue=False, **private)
+                         ).then(on(h.library_view), [files_filter], view, **private)
         delete_btn.click(on(h.delete), [delete_choice], [lib_status], api_name="delete_click", **write, **private
                          ).then(on(h.library_view), [files_filter], view, **private)
         fetch_btn.click(on(h.fetch), None, [lib_status], api_name="fetch_click", **write, **private
