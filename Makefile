@@ -32,6 +32,10 @@ run: setup
 test: setup-dev
 	bash scripts/run-tests.sh
 
+# the inner loop: everything but slow (> ~5 s), shared-corpus and browser tests; under a minute
+test-fast: $(VENV)/.installed-dev
+	bash scripts/run-tests.sh -m "not slow and not shared and not browser"
+
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_ask.py

@@ -16,14 +16,12 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable
 
 from assistant.errors import LoadError
+from assistant.loaders import SUPPORTED_SUFFIXES
 
 DEFAULT_CATALOG = "sources/catalog.toml"
 
 REQUIRED_KEYS = ("id", "file", "title", "publisher", "year", "url")
 OPTIONAL_KEYS = ("pdf_url", "sha256", "description")
-
-# Used when assistant.loaders is not importable (it is built in parallel).
-_FALLBACK_SUFFIXES = frozenset({".pdf", ".html", ".htm", ".md", ".markdown", ".txt", ".docx"})
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -48,15 +46,6 @@ class StatusRow:
     title: str
     status: str  # "missing" | "present" | "ingested"
     in_catalog: bool
-
-
-def supported_suffixes() -> frozenset[str]:
-    """The loaders' suffixes when that module exists, else the documented default set."""
-    try:
-        from assistant.loaders import SUPPORTED_SUFFIXES  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - any import problem means: use the fallback
-        return _FALLBACK_SUFFIXES
-    return frozenset(s.lower() for s in SUPPORTED_SUFFIXES)
 
 
 def load_catalog(path: str | os.PathLike[str] = DEFAULT_CATALOG) -> list[CatalogEntry]:
@@ -190,7 +179,7 @@ def source_status(
     """One row per catalog entry (catalog order), then one per other supported file on disk."""
     root = Path(sources_dir)
     keys = _ingested_keys(ingested_files)
-    on_disk = _scan(root, supported_suffixes())
+    on_disk = _scan(root, SUPPORTED_SUFFIXES)
 
     def status(rel: str) -> str:
         if _is_ingested(rel, root, keys):

@@ -26,10 +26,14 @@ def _err(msg: str) -> None:
 
 
 # -- ingest / store ---------------------------------------------------------------------------
-def cmd_ingest(args) -> int:
-    from .ingest import ingest
+def _library(args):
+    from .library import Library
 
-    report = ingest(args.paths, _settings(args), prune=args.prune, progress=not args.quiet)
+    return Library(_settings(args), getattr(args, "dir", None) or "sources")
+
+
+def cmd_ingest(args) -> int:
+    report = _library(args).ingest(args.paths, prune=args.prune, progress=not args.quiet)
     print(report.summary(), file=sys.stderr)
     if not (report.added or report.updated or report.skipped or report.failed or report.removed):
         print(
@@ -42,11 +46,9 @@ def cmd_ingest(args) -> int:
 
 
 def cmd_store(args) -> int:
-    from .store import Store
-
-    store = Store(_settings(args))
+    lib = _library(args)
     if args.action == "stats":
-        stats = store.stats()
+        stats = lib.stats()
         if args.json:
             print(json.dumps(stats, indent=2))
         else:
@@ -57,23 +59,12 @@ def cmd_store(args) -> int:
                 print(f"  {d['file']}  ({d['pages']} pages, {d['chunks']} chunks)  {d['title']}")
         return 0
     if args.action == "reset":
-        store.reset()
-        import shutil
-
-        from .lexical import lexical_dir
-
-        shutil.rmtree(lexical_dir(store), ignore_errors=True)
-        print(f"store at {store.location} reset", file=sys.stderr)
+        print(f"store at {lib.reset()} reset", file=sys.stderr)
         return 0
-    if args.action == "delete":
-        ok = store.delete_document(args.file)
-        if ok:
-            from .lexical import load_or_build
-
-            load_or_build(store)
-        print(("deleted " if ok else "not in the store: ") + args.file, file=sys.stderr)
-        return 0 if ok else 1
-    return 2
+    if not args.file:
+        raise AssistantError("store delete: name the document's file (see `assistant store stats`)")
+    print(lib.delete(args.file).message(), file=sys.stderr)
+    return 0
 
 
 # -- ask / chat -------------------------------------------------------------------------------
@@ -157,14 +148,50 @@ def cmd_chat(args) -> int:
 
 
 # -- sources ----------------------------------------------------------------------------------
-def cmd_sources(args) -> int:
-    from .fetch import cli_sources_fetch, cli_sources_list
+class _FetchProgress:
+    """One tqdm bar per file on stderr, fed by the downloader's (file, bytes, total) callback."""
 
-    sources = Path(args.dir)
-    catalog = sources / "catalog.toml"
+    def __init__(self):
+        self.bars = {}
+
+    def __call__(self, file: str, done: int, total: int | None) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(file)
+        if bar is None:
+            bar = self.bars[file] = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=file,
+                                         file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def cmd_sources(args) -> int:
+    from .catalog import format_status
+
+    lib = _library(args)
+    where = lib.sources_dir.as_posix()
     if args.action == "list":
-        return cli_sources_list(catalog, sources, settings=_settings(args))
-    return cli_sources_fetch(catalog, sources, ids=args.ids or None)
+        print(format_status(lib.status(missing_ok=False), sources_dir=where))
+        return 0
+    progress = None if args.quiet else _FetchProgress()
+    try:
+        rep = lib.fetch(args.ids or None, progress=progress)
+    finally:
+        if progress:
+            progress.close()
+    present = {e.id: e.file for e in lib.catalog()}
+    for i in rep.skipped:
+        print(f"{present[i]}: already present, skipped")
+    for f in rep.fetched:
+        print(f"{f.file}: downloaded ({f.bytes} bytes, sha256 {f.sha256})")
+    for _, msg in rep.failed:
+        print(msg, file=sys.stderr)
+    if rep.fetched:
+        print(f"Next: assistant ingest {where}")
+    return 0 if rep.ok else 1
 
 
 # -- serve ------------------------------------------------------------------------------------
@@ -195,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["stats", "reset", "delete"])
     sp.add_argument("file", nargs="?", help="for delete: the document's file")
     store_arg(sp)
+    sp.add_argument("--dir", default="sources", help="sources folder: delete also removes a copy in its uploads/")
     sp.add_argument("--json", action="store_true")
     sp.set_defaults(func=cmd_store)
 
@@ -223,15 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("action", choices=["list", "fetch"])
     sp.add_argument("ids", nargs="*", help="for fetch: only these catalog ids")
     sp.add_argument("--dir", default="sources", help="sources folder (default sources/)")
+    sp.add_argument("-q", "--quiet", action="store_true", help="for fetch: no progress bars")
     store_arg(sp)
     sp.set_defaults(func=cmd_sources)
 
-    try:
-        from .evaluation.cli import add_parser as add_eval
-    except ImportError:  # pragma: no cover - evaluation package missing
-        add_eval = None
-    if add_eval is not None:
-        add_eval(sub)
+    from .evaluation.cli import add_parser as add_eval
+
+    add_eval(sub)
 
     sp = sub.add_parser("serve", help="the chat UI in the browser")
     sp.add_argument("--host", default="127.0.0.1")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from .config import BUNDLED_MODEL, Settings
+from .errors import LoadError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -73,11 +74,11 @@ class Embedder(Embeddings):
             return None
         with self._lock:
             if self._fast is None:
-                try:
-                    from .fast_encoder import FastEncoder
+                from .fast_encoder import FastEncoder  # a broken import is a bug, not a fallback
 
+                try:
                     self._fast = FastEncoder(self.path) if FastEncoder.supports(self.path) else False
-                except Exception:  # any problem: fall back to sentence-transformers
+                except LoadError:  # weights it cannot read: sentence-transformers may still
                     self._fast = False
             return self._fast or None
 

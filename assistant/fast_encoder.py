@@ -311,7 +311,7 @@ class FastEncoder:
         bundled = model_path is None
         self.spec = check_model(bundled_model_path() if bundled else model_path)
         self.model_path = str(self.spec.path)
-        if bundled or self.spec.path.resolve() == _safe_bundled():
+        if bundled or self.spec.path.resolve() == bundled_model_path().resolve():
             from .config import BUNDLED_MODEL
 
             self.name = BUNDLED_MODEL
@@ -491,10 +491,8 @@ def _openblas_controller():
     cores). Python worker threads with one BLAS thread each scale instead (numpy releases the
     GIL): 32 passages took 0.94 s on 2 workers vs 1.35 s with OpenBLAS's 2 threads.
     """
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:
-        return None
+    from threadpoolctl import ThreadpoolController
+
     ctl = ThreadpoolController().select(internal_api="openblas")
     return ctl if ctl.lib_controllers else None
 
@@ -506,8 +504,3 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _safe_bundled() -> Path | None:
-    try:
-        return bundled_model_path().resolve()
-    except ImportError:
-        return None

@@ -27,12 +27,9 @@ STOPWORDS = "english"
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    try:
-        import Stemmer
+    import Stemmer
 
-        return Stemmer.Stemmer("english").stemWords
-    except ImportError:  # PyStemmer is a dependency, but BM25 still works without stemming
-        return None
+    return Stemmer.Stemmer("english").stemWords
 
 
 def tokenize(texts: list[str]):

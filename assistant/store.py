@@ -96,7 +96,7 @@ class Store:
             return False
         if self._chunks is not None and self._docs is not None:
             return True  # opened in this process (reset() clears both)
-        names = {getattr(c, "name", c) for c in self.client.list_collections()}
+        names = {c.name for c in self.client.list_collections()}
         return self.settings.collection in names
 
     def chunks_collection(self, create: bool = False, model: str | None = None, dimension: int | None = None):

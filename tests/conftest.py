@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -73,12 +75,45 @@ def embedder():
     return get_embedder(Settings())
 
 
-@pytest.fixture()
-def corpus(tmp_path) -> Path:
-    root = tmp_path / "corpus"
+def make_corpus(root: Path) -> Path:
+    """Two small reports, one in a subfolder."""
     write_pdf(root / "ppp-compendium.pdf", REPORT_A, title="Compendium of Partnerships")
     write_pdf(root / "survey" / "survey-report.pdf", REPORT_B, title="Survey Report")
     return root
+
+
+@pytest.fixture()
+def corpus(tmp_path) -> Path:
+    return make_corpus(tmp_path / "corpus")
+
+
+@pytest.fixture()
+def www(tmp_path):
+    """A folder served by a real HTTP server on 127.0.0.1: yields (folder, base URL)."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):
+            super().__init__(*a, directory=str(folder), **kw)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def catalog_toml(*docs: dict) -> str:
+    """A sources catalog with these [[document]] tables (values written as TOML literals)."""
+    import json
+
+    return "".join(
+        "[[document]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in d.items()) for d in docs
+    )
 
 
 @pytest.fixture()

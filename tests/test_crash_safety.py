@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from assistant.config import Settings
 from assistant.ingest import ingest
 
@@ -49,6 +51,7 @@ def _run_and_kill(corpus, store, kill_after_files: int, extra_delay: float) -> N
     assert proc.returncode == -signal.SIGKILL, buf.decode(errors="replace")[-2000:]
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_equals_clean_run(tmp_path):
     corpus = tmp_path / "corpus"
     _make_corpus(corpus)

@@ -327,6 +327,7 @@ def test_report_sets_are_well_formed(name, file):
             assert all(re.search(f, q.answer, re.IGNORECASE) for f in q.facts), q.id  # the reference passes
 
 
+@pytest.mark.shared
 def test_ci_set_facts_are_on_their_gold_pages():
     s = load_set(EVALS / "ci-shared.jsonl")
     assert 0 < s.thresholds["false_refusal_rate_max"] <= 0.2 and 3 <= sum(not q.answerable for q in s.questions) <= 4

@@ -143,10 +143,8 @@ def test_corpus_checked_before_any_work(tmp_path):
     assert check_corpus(tmp_path / "c", ["s"], [q]) == ["s/q: gold file b.pdf is not in the corpus"]
 
 
+@pytest.mark.slow
 def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
-    pytest.importorskip("assistant.chain", reason="needs the lead's chain (assistant.chain)")
-    pytest.importorskip("assistant.ingest", reason="needs the lead's ingest (assistant.ingest)")
-    pytest.importorskip("assistant.loaders", reason="ingest needs the loaders (assistant.loaders)")
     store_root = tmp_path / "vectorstore"
     monkeypatch.setenv("ASSISTANT_STORE", str(store_root))
     monkeypatch.delenv("CHROMA_HOST", raising=False)

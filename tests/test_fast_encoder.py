@@ -52,6 +52,7 @@ def _assert_close(a: np.ndarray, b: np.ndarray) -> None:
     assert np.abs(a - b).max() < 1e-4
 
 
+@pytest.mark.slow  # loads sentence-transformers (torch)
 def test_matches_sentence_transformers(fast, reference):
     ours = fast.encode(TEXTS)
     ref = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
@@ -207,7 +208,8 @@ def test_fresh_process_does_not_import_torch():
 
 
 def test_blas_threading_is_restored_and_workers_do_not_change_results(fast):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl
+
     ctl = threadpoolctl.ThreadpoolController().select(internal_api="openblas")
     before = [lib.num_threads for lib in ctl.lib_controllers]
     many = FastEncoder(threads=3).encode(TEXTS, batch_size=4)  # several batches, 3 workers

@@ -294,6 +294,7 @@ def _words(text: str) -> list[str]:
 
 
 @pytest.mark.shared
+@pytest.mark.slow
 def test_shared_corpus_pdfs(capsys):
     pdf_dir = SHARED / "corpus" / "pdf"
     if not pdf_dir.is_dir():

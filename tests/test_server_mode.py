@@ -17,6 +17,8 @@ from assistant.config import Settings
 from assistant.ingest import ingest
 from assistant.store import Store
 
+pytestmark = pytest.mark.slow  # starts a `chroma run` server
+
 
 def _free_port() -> int:
     with socket.socket() as s:

@@ -18,6 +18,8 @@ from assistant.store import Store
 
 from .conftest import REPO, shared_corpus
 
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
+
 
 @pytest.fixture(scope="module")
 def shared_store(tmp_path_factory):

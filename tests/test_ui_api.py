@@ -12,6 +12,8 @@ import pytest
 from assistant.config import Settings
 from tests.conftest import write_pdf
 
+pytestmark = pytest.mark.slow  # launches the Gradio app (~15 s)
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
@@ -190,26 +192,13 @@ def test_auth_and_one_line_errors_on_an_empty_store(tmp_path):
         demo.close()
 
 
-def test_catalog_status_and_fetch(tmp_path):
+def test_catalog_status_and_fetch(tmp_path, www):
     """Fetch downloads a missing catalog report from a real local HTTP server and ingests it; an
     unreachable one is reported in one line; the catalog table shows each report's status."""
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
     from assistant.webui.serve import serve
 
-    www = tmp_path / "www"
-    write_pdf(www / "regional.pdf", UPLOAD_PAGES, title="Zephyria Programme")
-
-    class Quiet(SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):
-            super().__init__(*a, directory=str(www), **kw)
-
-        def log_message(self, *a):
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    folder, base = www
+    write_pdf(folder / "regional.pdf", UPLOAD_PAGES, title="Zephyria Programme")
     closed = free_port()
     sources = tmp_path / "sources"
     sources.mkdir()
@@ -221,8 +210,8 @@ file = "zephyria.pdf"
 title = "Zephyria Programme"
 publisher = "Test"
 year = 2020
-url = "http://127.0.0.1:{httpd.server_address[1]}/index.html"
-pdf_url = "http://127.0.0.1:{httpd.server_address[1]}/regional.pdf"
+url = "{base}/index.html"
+pdf_url = "{base}/regional.pdf"
 
 [[document]]
 id = "gone"
@@ -251,4 +240,3 @@ url = "http://127.0.0.1:{closed}/report.html"
         assert out["citations"][0]["file"] == "zephyria.pdf" and "480" in out["answer"]
     finally:
         demo.close()
-        httpd.shutdown()

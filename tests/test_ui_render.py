@@ -9,7 +9,8 @@ import pytest
 
 from assistant.errors import LoadError
 from assistant.records import Citation
-from assistant.webui import library, render
+from assistant import uploads
+from assistant.webui import render
 from assistant.webui.serve import ServeError, is_loopback, parse_auth, resolve_auth
 
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -71,7 +72,7 @@ def test_highlight_clamps_bad_spans(span):
 
 
 def test_source_entry_fields_and_escaping():
-    c = _cite(title=f"T {XSS_IMG}", section=f"S {XSS_SCRIPT}", file='a"b.pdf')
+    c = _cite(title=f"T {XSS_IMG}", section=f"S {XSS_SCRIPT}", file='a"b.pdf').to_json()
     out = render.source_entry(c, turn=2, selected=True)
     assert 'id="src-2-1"' in out and 'class="src selected"' in out
     assert "p. 4 (printed 2)" in out and "score 0.734" in out
@@ -119,7 +120,7 @@ def test_message_html_escapes():
     ],
 )
 def test_sanitize_name(name, want):
-    assert library.sanitize_name(name) == want
+    assert uploads.sanitize_name(name) == want
 
 
 def _pdf_bytes(text: str = "hello") -> bytes:
@@ -135,25 +136,25 @@ def test_save_upload_checks_type_by_content(tmp_path):
     fake = tmp_path / "fake.pdf"
     fake.write_text("just text")
     with pytest.raises(LoadError, match="fake.pdf: not a PDF"):
-        library.save_upload(fake, "fake.pdf", up)
+        uploads.save_upload(fake, "fake.pdf", up)
     bad_docx = tmp_path / "x.docx"
     bad_docx.write_bytes(_pdf_bytes())
     with pytest.raises(LoadError, match="x.docx: not a Word"):
-        library.save_upload(bad_docx, "x.docx", up)
+        uploads.save_upload(bad_docx, "x.docx", up)
     binary_txt = tmp_path / "b.txt"
     binary_txt.write_bytes(b"abc\x00def")
     with pytest.raises(LoadError, match="binary"):
-        library.save_upload(binary_txt, "b.txt", up)
+        uploads.save_upload(binary_txt, "b.txt", up)
     exe = tmp_path / "run.exe"
     exe.write_bytes(b"MZ")
     with pytest.raises(LoadError, match="unsupported file type '.exe'"):
-        library.save_upload(exe, "run.exe", up)
+        uploads.save_upload(exe, "run.exe", up)
     assert not up.exists() or not any(up.iterdir())
 
     good_docx = tmp_path / "ok.docx"
     with zipfile.ZipFile(good_docx, "w") as z:
         z.writestr("word/document.xml", "<w:document/>")
-    assert library.save_upload(good_docx, "ok.docx", up).name == "ok.docx"
+    assert uploads.save_upload(good_docx, "ok.docx", up).name == "ok.docx"
 
 
 def test_save_upload_size_limit(tmp_path, monkeypatch):
@@ -161,7 +162,7 @@ def test_save_upload_size_limit(tmp_path, monkeypatch):
     p.write_bytes(b"a" * (2 * 1024 * 1024))
     monkeypatch.setenv("ASSISTANT_MAX_UPLOAD_MB", "1")
     with pytest.raises(LoadError, match=r"big.txt: file is 2.0 MB; the upload limit is 1 MB"):
-        library.save_upload(p, "big.txt", tmp_path / "uploads")
+        uploads.save_upload(p, "big.txt", tmp_path / "uploads")
 
 
 def test_save_upload_never_overwrites_a_different_file(tmp_path):
@@ -169,9 +170,9 @@ def test_save_upload_never_overwrites_a_different_file(tmp_path):
     a, b = tmp_path / "a.pdf", tmp_path / "b.pdf"
     a.write_bytes(_pdf_bytes("first"))
     b.write_bytes(_pdf_bytes("second"))
-    first = library.save_upload(a, "../report.pdf", up)
-    again = library.save_upload(a, "report.pdf", up)  # identical content: reused
-    other = library.save_upload(b, "report.pdf", up)  # different content: new name
+    first = uploads.save_upload(a, "../report.pdf", up)
+    again = uploads.save_upload(a, "report.pdf", up)  # identical content: reused
+    other = uploads.save_upload(b, "report.pdf", up)  # different content: new name
     assert first == again == up / "report.pdf"
     assert other == up / "report-1.pdf"
     assert first.read_bytes() == a.read_bytes() and other.read_bytes() == b.read_bytes()
@@ -250,4 +251,4 @@ def test_locate_finds_each_sentence_of_a_span_in_separate_blocks(tmp_path):
 def test_upload_types_match_what_the_loaders_read():
     from assistant.loaders import SUPPORTED_SUFFIXES
 
-    assert set(library.ALLOWED_SUFFIXES) == set(SUPPORTED_SUFFIXES)
+    assert set(uploads.ALLOWED_SUFFIXES) == set(SUPPORTED_SUFFIXES)

@@ -1,7 +1,7 @@
 """The Gradio chat UI: ``serve()`` launches it, ``build_app()`` builds it (see ``ui.py``).
 
-Submodules: ``render`` (pure, escaped HTML), ``pageview`` (PDF page images), ``library``
-(upload/delete/catalog glue), ``app`` (the Blocks), ``serve`` (launch and the auth rule).
+Submodules: ``render`` (pure, escaped HTML), ``pageview`` (PDF page images), ``app`` (the
+Blocks; library actions go through ``assistant.library``), ``serve`` (launch and the auth rule).
 Gradio is imported only when the app is built.
 """
 

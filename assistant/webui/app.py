@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import AssistantError
+from ..records import Citation
 from . import render
 
 log = logging.getLogger(__name__)
@@ -132,8 +133,8 @@ class AssistantPool:
                     opts["base_url"] = base_url
             inst = self.factory(self.settings, backend, **opts)
             try:  # build the lazy parts now, under the lock, so concurrent first calls don't race
-                getattr(inst, "retriever", None)
-                getattr(inst, "answerer", None)
+                inst.retriever
+                inst.answerer
             except AssistantError:
                 pass  # e.g. no store yet: reported when a question is asked
             self._cache[key] = inst
@@ -160,10 +161,8 @@ def _filters(files: list[str] | None) -> dict[str, Any] | None:
     return {"files": files} if files else None
 
 
-def _citation_state(c: Any) -> dict[str, Any]:
-    d = c.to_json() if hasattr(c, "to_json") else dict(c)
-    d["span"] = list(d.get("span") or (0, 0))
-    return d
+def _citation_state(c: Citation) -> dict[str, Any]:
+    return c.to_json()
 
 
 def build_app(
@@ -174,24 +173,27 @@ def build_app(
     """Build the ``gr.Blocks`` app (not launched). ``pool`` lets callers share or replace assistants."""
     import gradio as gr
 
-    from . import library, pageview
+    from .. import uploads
+    from ..library import Library
+    from . import pageview
 
     settings = settings or Settings()
     sources_dir = Path(sources_dir)
     pool = pool or AssistantPool(settings)
+    library = Library(settings, sources_dir)
     limit = _concurrency()
 
     # ------------------------------------------------------------------ handlers
     def doc_files() -> list[str]:
         try:
-            return [d["file"] for d in library.documents(settings) if d.get("file")]
+            return [d["file"] for d in library.documents() if d.get("file")]
         except Exception as e:  # store unreadable: the notice says why
             log.warning("cannot list documents: %s", e)
             return []
 
     def start_notice() -> str:
         try:
-            docs = library.documents(settings)
+            docs = library.documents()
         except Exception as e:
             return render.message_html(_message(e), "error")
         if not docs:
@@ -268,7 +270,7 @@ def build_app(
 
         caption = render.page_caption(cite)
         try:
-            doc = next((d for d in library.documents(settings) if d.get("file") == cite.get("file")), None)
+            doc = next((d for d in library.documents() if d.get("file") == cite.get("file")), None)
             path = (doc or {}).get("path") or ""
             if not path:
                 raise AssistantError(f"{cite.get('file')}: no longer in the library")
@@ -300,7 +302,7 @@ def build_app(
     def library_outputs(status: str = ""):
         files = doc_files()
         try:
-            rows = render.library_rows(library.documents(settings))
+            rows = render.library_rows(library.documents())
         except Exception as e:  # noqa: BLE001
             rows, status = [], status or _message(e)
         return (
@@ -314,9 +316,7 @@ def build_app(
 
     def catalog_rows():
         try:
-            return render.catalog_rows(library.catalog_status(settings, sources_dir))
-        except ImportError:
-            return []
+            return render.catalog_rows(library.status())
         except Exception as e:  # noqa: BLE001
             log.warning("catalog: %s", _message(e))
             return []
@@ -327,7 +327,7 @@ def build_app(
             raise gr.Error("Choose one or more files first.")
         progress(0, desc="Checking files")
         try:
-            res = library.upload_and_ingest([(p, Path(p).name) for p in paths], settings, sources_dir)
+            res = library.add_uploads([(p, Path(p).name) for p in paths])
         except Exception as e:  # noqa: BLE001
             raise gr.Error(_message(e)) from None
         if res.saved:
@@ -338,7 +338,7 @@ def build_app(
 
     def do_delete(file):
         try:
-            msg = library.delete_document(settings, file, sources_dir)
+            msg = library.delete(file).message()
         except Exception as e:  # noqa: BLE001
             raise gr.Error(_message(e)) from None
         pool.invalidate()
@@ -347,7 +347,7 @@ def build_app(
     def do_fetch(progress=gr.Progress(track_tqdm=True)):
         progress(0, desc="Fetching missing reports")
         try:
-            msg = library.fetch_missing(sources_dir, settings)
+            msg = library.fetch_and_ingest().message()
         except Exception as e:  # noqa: BLE001
             raise gr.Error(_message(e)) from None
         pool.invalidate()
@@ -419,9 +419,9 @@ def build_app(
                 with gr.Row():
                     with gr.Column():
                         upload_files = gr.File(
-                            label=f"Add documents (PDF, HTML, Markdown, text, DOCX; up to {library.max_upload_mb():g} MB each)",
+                            label=f"Add documents (PDF, HTML, Markdown, text, DOCX; up to {uploads.max_upload_mb():g} MB each)",
                             file_count="multiple",
-                            file_types=list(library.ALLOWED_SUFFIXES),
+                            file_types=list(uploads.ALLOWED_SUFFIXES),
                             elem_id="upload",
                         )
                         upload_btn = gr.Button("Upload and ingest", variant="primary", elem_id="upload-button")

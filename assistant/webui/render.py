@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..catalog import StatusRow
+
 # "[3]" or "[1, 2]" / "[1,2,3]"; the numbers must be cited to become links.
 MARKER_RE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
@@ -102,36 +104,30 @@ def page_text(page: Any, label: Any = "") -> str:
     return f"p. {page}"
 
 
-def _get(c: Any, key: str, default: Any = "") -> Any:
-    if isinstance(c, Mapping):
-        return c.get(key, default)
-    return getattr(c, key, default)
-
-
-def source_entry(c: Any, turn: int, selected: bool = False) -> str:
-    """One source as HTML: number, title, file, page, section, score, highlighted passage."""
-    n = int(_get(c, "n", 0))
-    section = _get(c, "section", "")
-    score = _get(c, "score", 0.0)
+def source_entry(c: Mapping[str, Any], turn: int, selected: bool = False) -> str:
+    """One source (a ``Citation.to_json()`` dict, as kept in the session) as HTML: number, title, file, page, section, score, highlighted passage."""
+    n = int(c["n"])
+    section = c["section"]
+    score = c["score"]
     try:
         score_s = f"{float(score):.3f}"
     except (TypeError, ValueError):
         score_s = esc(score)
-    supported = _get(c, "supported", True)
+    supported = c["supported"]
     classes = "src" + (" selected" if selected else "") + ("" if supported else " unsupported")
     parts = [
         f'<div class="{classes}" id="{source_anchor(turn, n)}">',
         '<div class="src-head">',
-        f'<span class="src-n">[{n}]</span> <span class="src-title">{esc(_get(c, "title", "") or _get(c, "file", ""))}</span>',
+        f'<span class="src-n">[{n}]</span> <span class="src-title">{esc(c["title"] or c["file"])}</span>',
         "</div>",
         '<div class="src-meta">',
-        f'<span class="src-file">{esc(_get(c, "file", ""))}</span>',
-        f' · <span class="src-page">{esc(page_text(_get(c, "page", ""), _get(c, "page_label", "")))}</span>',
+        f'<span class="src-file">{esc(c["file"])}</span>',
+        f' · <span class="src-page">{esc(page_text(c["page"], c["page_label"]))}</span>',
         (f' · <span class="src-section">{esc(section)}</span>' if section else ""),
         f' · <span class="src-score">score {score_s}</span>',
         ("" if supported else ' · <span class="src-warn">not clearly supported</span>'),
         "</div>",
-        f'<blockquote class="src-text">{highlight(_get(c, "text", ""), _get(c, "span", None))}</blockquote>',
+        f'<blockquote class="src-text">{highlight(c["text"], c["span"])}</blockquote>',
         f'<button type="button" class="view-page" data-turn="{int(turn)}" data-n="{n}">View page</button>',
         "</div>",
     ]
@@ -139,7 +135,7 @@ def source_entry(c: Any, turn: int, selected: bool = False) -> str:
 
 
 def sources_html(
-    citations: list[Any], turn: int, question: str = "", selected: int | None = None, searched: str = ""
+    citations: list[Mapping[str, Any]], turn: int, question: str = "", selected: int | None = None, searched: str = ""
 ) -> str:
     """The sources panel for one answer (``turn`` numbers answers in a conversation from 0).
 
@@ -149,7 +145,7 @@ def sources_html(
     if not citations:
         body = '<p class="src-empty">No sources for this answer.</p>'
     else:
-        body = "".join(source_entry(c, turn, selected == int(_get(c, "n", -1))) for c in citations)
+        body = "".join(source_entry(c, turn, selected == int(c["n"])) for c in citations)
     head = f'<p class="src-q">Sources for: <q>{esc(question)}</q></p>' if question else ""
     if searched and searched.strip() != (question or "").strip():
         head += f'<p class="src-sq">Searched for: <q>{esc(searched)}</q></p>'
@@ -166,10 +162,10 @@ def message_html(message: str, kind: str = "error") -> str:
     return f'<div class="notice notice-{kind}">{esc(message)}</div>'
 
 
-def page_caption(c: Any) -> str:
+def page_caption(c: Mapping[str, Any]) -> str:
     """Plain-text caption for a rendered page image."""
-    title = _get(c, "title", "") or _get(c, "file", "")
-    return f"[{_get(c, 'n', '')}] {title}, {page_text(_get(c, 'page', ''), _get(c, 'page_label', ''))}"
+    title = c["title"] or c["file"]
+    return f"[{c['n']}] {title}, {page_text(c['page'], c['page_label'])}"
 
 
 LIBRARY_HEADERS = ["Title", "File", "Pages", "Chunks", "Ingested at"]
@@ -192,9 +188,5 @@ def library_rows(docs: list[Mapping[str, Any]]) -> list[list[Any]]:
 CATALOG_HEADERS = ["Status", "ID", "File", "Title"]
 
 
-def catalog_rows(rows: list[Any]) -> list[list[str]]:
-    return [
-        [str(_get(r, "status", "")), str(_get(r, "id", "") or "-"), str(_get(r, "file", "")),
-         str(_get(r, "title", "") or "(not in catalog)")]
-        for r in rows
-    ]
+def catalog_rows(rows: list[StatusRow]) -> list[list[str]]:
+    return [[r.status, r.id or "-", r.file, r.title or "(not in catalog)"] for r in rows]

@@ -66,14 +66,14 @@ def launch(
     quiet: bool = False,
 ):
     """Launch a built app with the upload limit and styling; returns (app, local_url)."""
-    from . import library
+    from .. import uploads
     from .app import CSS
 
     _, url, _ = demo.launch(
         server_name=host,
         server_port=int(port),
         auth=auth,
-        max_file_size=f"{library.max_upload_mb():g}mb",
+        max_file_size=f"{uploads.max_upload_mb():g}mb",
         prevent_thread_lock=not block,
         show_error=True,
         quiet=quiet,
