@@ -221,7 +221,7 @@ class HybridRetriever(BaseRetriever):
         t_embed = time.perf_counter()
         dense = self.store.query(qvec, self.fetch_k, where={"doc_sha": {"$in": shas}})
         t_dense = time.perf_counter()
-        lex = self.lexical(fingerprint).search(query, self.fetch_k, allowed=lambda c: c.doc_id in allowed)
+        lex = self.lexical(fingerprint).search(query, self.fetch_k, doc_ids=allowed)
         t_lex = time.perf_counter()
 
         chunks: dict[str, Chunk] = {}
