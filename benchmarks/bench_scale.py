@@ -30,13 +30,14 @@ import random
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from bench_ui_load import free_port  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -93,8 +94,8 @@ def library(work: Path, size: int) -> Path:
     lib = work / "library"
     if not lib.exists():
         lib.mkdir(parents=True)
-        for sub in ("pdf", "text"):
-            (lib / sub).symlink_to(CORPUS / sub)
+        for sub in ("pdf", "text"):  # copies: folder walks do not follow symlinks
+            shutil.copytree(CORPUS / sub, lib / sub)
     docs = None
     for copy in range(1, size):
         folder = lib / "synthetic" / f"copy{copy:02d}"
@@ -199,6 +200,13 @@ def phase_adddel(args) -> dict:
 
     s = Settings()
     pdf = Path(args.pdf)
+    import pymupdf  # noqa: F401  (a running UI or CLI has its libraries loaded: time the work only)
+
+    from assistant.chunker import chunk_document  # noqa: F401
+    from assistant.embeddings import get_embedder
+
+    get_embedder(s).warm_up()
+    Store(s).documents()
     t = time.perf_counter()
     rep = ingest([pdf], s, progress=False, root=pdf.parent)
     add = time.perf_counter() - t
@@ -242,12 +250,6 @@ def child(phase: str, env: dict, **kw) -> dict:
 
 
 # --------------------------------------------------------------------------- processes timed from outside
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def wait_http(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:
     t = time.time()
@@ -299,53 +301,50 @@ def disk_mb(*paths: Path) -> float:
 
 # --------------------------------------------------------------------------- the run
 
-def run_mode(mode: str, sizes: list[int], args, pdf: Path) -> list[dict]:
-    work = Path(args.work)
-    store = work / f"store-{mode}"
+def setup_mode(mode: str, work: Path) -> tuple[dict, subprocess.Popen | None, list[Path]]:
+    """Environment for the children of one mode (and the `chroma run` server it needs)."""
+    store, cache = work / f"store-{mode}", work / f"cache-{mode}"
     shutil.rmtree(store, ignore_errors=True)
-    env = {**os.environ, **ENV, "PYTHONPATH": str(REPO), "ASSISTANT_STORE": str(store),
-           "ASSISTANT_CACHE_DIR": str(work / f"cache-{mode}")}
-    shutil.rmtree(work / f"cache-{mode}", ignore_errors=True)
-    server = None
-    if mode == "server":
-        data = work / "chroma-data"
-        shutil.rmtree(data, ignore_errors=True)
-        server, port = start_chroma(data)
-        env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
-    rows = []
-    try:
-        for size in sizes:
-            lib = library(work, size)
-            print(f"[{mode} {size}x] ingest ...", file=sys.stderr, flush=True)
-            use_cache = args.cache_vectors and size > 1
-            ing = child("ingest", env, library=lib, cache=args.cache, use_cache=int(use_cache))
-            print(f"[{mode} {size}x] add/delete, ask ...", file=sys.stderr, flush=True)
-            ad = child("adddel", env, pdf=pdf)
-            ask = child("ask", env, questions=args.questions)
-            on_disk = [store] if mode == "embedded" else [work / "chroma-data", work / f"cache-{mode}"]
-            row = {
-                "mode": mode, "size": size, "docs_added": ing["docs"], "chunks_added": ing["chunks"],
-                "ingest_chunks_per_s": ing["chunks"] / ing["seconds"] if ing["seconds"] else None,
-                "ingest_cached": ing["cache_hits"] > 0, "ingest_peak_mb": ing["peak_mb"],
-                "store_mb": disk_mb(*on_disk), "reingest_s": ing["reingest_seconds"],
-                "add_s": ad["add_seconds"], "add_embed_s": ad["add_embed_seconds"],
-                "add_less_embed_s": ad["add_seconds"] - ad["add_embed_seconds"], "delete_s": ad["delete_seconds"],
-                "ask_p50_ms": ask["p50_ms"], "ask_p95_ms": ask["p95_ms"], "ask_peak_mb": ask["peak_mb"],
-                "cold_ask_s": cold_ask(env), "ui_start_s": ui_start(env), "answers": ask["answers"],
-            }
-            rows.append(row)
-            print(fmt_row(row), file=sys.stderr, flush=True)
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-    return rows
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, **ENV, "PYTHONPATH": str(REPO), "ASSISTANT_STORE": str(store), "ASSISTANT_CACHE_DIR": str(cache)}
+    if mode == "embedded":
+        return env, None, [store]
+    data = work / "chroma-data"
+    shutil.rmtree(data, ignore_errors=True)
+    server, port = start_chroma(data)
+    env.update(CHROMA_HOST="127.0.0.1", CHROMA_PORT=str(port))
+    return env, server, [data, cache]
+
+
+def measure(mode: str, size: int, env: dict, on_disk: list[Path], args, pdf: Path) -> dict:
+    lib = library(Path(args.work), size)
+    print(f"[{mode} {size}x] ingest ...", file=sys.stderr, flush=True)
+    use_cache = args.cache_vectors and size > 1
+    ing = child("ingest", env, library=lib, cache=args.cache, use_cache=int(use_cache))
+    if ing["failed"]:
+        raise SystemExit(f"ingest failures: {ing['failed'][:3]}")
+    print(f"[{mode} {size}x] add/delete, ask ...", file=sys.stderr, flush=True)
+    ad = child("adddel", env, pdf=pdf)
+    ask = child("ask", env, questions=args.questions)
+    row = {
+        "mode": mode, "size": size, "docs_added": ing["docs"], "chunks_added": ing["chunks"],
+        "ingest_chunks_per_s": ing["chunks"] / ing["seconds"] if ing["seconds"] else None,
+        "ingest_cached": ing["cache_hits"] > 0, "ingest_peak_mb": ing["peak_mb"],
+        "store_mb": disk_mb(*on_disk), "reingest_s": ing["reingest_seconds"],
+        "add_s": ad["add_seconds"], "add_embed_s": ad["add_embed_seconds"],
+        "add_less_embed_s": ad["add_seconds"] - ad["add_embed_seconds"], "delete_s": ad["delete_seconds"],
+        "ask_p50_ms": ask["p50_ms"], "ask_p95_ms": ask["p95_ms"], "ask_peak_mb": ask["peak_mb"],
+        "cold_ask_s": cold_ask(env), "ui_start_s": ui_start(env), "answers": ask["answers"],
+        "load_avg": os.getloadavg()[0],
+    }
+    print(fmt_row(row), file=sys.stderr, flush=True)
+    return row
 
 
 COLUMNS = [("mode", "{}"), ("size", "{}x"), ("chunks_added", "{}"), ("ingest_chunks_per_s", "{:.1f}"),
            ("ingest_peak_mb", "{:.0f}"), ("store_mb", "{:.0f}"), ("reingest_s", "{:.1f}"), ("add_s", "{:.1f}"),
            ("add_less_embed_s", "{:.1f}"), ("delete_s", "{:.2f}"), ("ask_p50_ms", "{:.0f}"),
-           ("ask_p95_ms", "{:.0f}"), ("ask_peak_mb", "{:.0f}"), ("cold_ask_s", "{:.1f}"), ("ui_start_s", "{:.1f}")]
+           ("ask_p95_ms", "{:.0f}"), ("ask_peak_mb", "{:.0f}"), ("cold_ask_s", "{:.1f}"), ("ui_start_s", "{:.1f}"), ("load_avg", "{:.1f}")]
 
 
 def fmt_row(row: dict) -> str:
@@ -410,9 +409,20 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     pdf = twenty_page_pdf(work / "new-report-20-pages.pdf")
     print(f"cpus {os.cpu_count()}, load avg {' '.join(f'{x:.1f}' for x in os.getloadavg())}", file=sys.stderr)
-    rows = []
-    for mode in args.modes.split(","):
-        rows += run_mode(mode, sizes, args, pdf)
+    rows, servers, modes = [], [], {}
+    try:
+        for mode in args.modes.split(","):
+            env, server, on_disk = setup_mode(mode, work)
+            servers += [server] if server else []
+            modes[mode] = (env, on_disk)
+        for size in sizes:  # each size in every mode before the next size: partial runs stay comparable
+            for mode, (env, on_disk) in modes.items():
+                rows.append(measure(mode, size, env, on_disk, args, pdf))
+                (work / "rows.json").write_text(json.dumps(rows, indent=1))
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
 
     print("\n| " + " | ".join(k for k, _ in COLUMNS) + " |")
     print("|" + " --- |" * len(COLUMNS))
