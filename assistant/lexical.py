@@ -166,6 +166,7 @@ class LexicalIndex:
         self._n = len(lengths)
         avg = float(lengths.mean()) if self._n else 1.0
         self._norm = (K1 * ((1 - B) + B * lengths.astype(np.float64) / max(avg, 1e-9))).astype(np.float64)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # merged per term, filled by queries
 
     @property
     def documents(self) -> dict[str, str]:
@@ -239,19 +240,18 @@ class LexicalIndex:
         terms = [t for t in tokenize([query])[0]]
         if not terms:
             return []
-        keep = set(doc_ids) if doc_ids is not None else None
         scores = np.zeros(self._n, dtype=np.float64)
         for term in terms:  # repeated query terms count again, as in bm25s
-            hits = [(i, s.postings[term]) for i, s in enumerate(self.segments) if term in s.postings]
-            if not hits:
+            rows, tfs = self._merged(term)
+            if not len(rows):
                 continue
-            df = sum(len(rows) for _, (rows, _) in hits)
-            idf = math.log(1 + (self._n - df + 0.5) / (df + 0.5))
-            for i, (rows, tfs) in hits:
-                if keep is not None and self.segments[i].doc_id not in keep:
-                    continue
-                pos = rows + self._offsets[i]
-                scores[pos] += idf * tfs / (self._norm[pos] + tfs)
+            idf = math.log(1 + (self._n - len(rows) + 0.5) / (len(rows) + 0.5))
+            scores[rows] += idf * tfs / (self._norm[rows] + tfs)
+        if doc_ids is not None:
+            keep = set(doc_ids)
+            for i, seg in enumerate(self.segments):
+                if seg.doc_id not in keep:
+                    scores[self._offsets[i] : self._offsets[i + 1]] = 0.0
         if allowed is not None:
             for i, c in enumerate(self.chunks):
                 if scores[i] > 0 and not allowed(c):
@@ -260,6 +260,19 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k] if k < self._n else np.arange(self._n)
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.chunks[int(i)], float(scores[i])) for i in top if scores[i] > 0]
+
+    def _merged(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings over all segments (library-wide chunk positions), cached until a change."""
+        got = self._postings.get(term)
+        if got is None:
+            parts = [(s.postings[term][0] + self._offsets[i], s.postings[term][1])
+                     for i, s in enumerate(self.segments) if term in s.postings]
+            if parts:
+                got = (np.concatenate([r for r, _ in parts]), np.concatenate([f for _, f in parts]))
+            else:
+                got = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+            self._postings[term] = got
+        return got
 
     def neighbour(self, chunk: Chunk, offset: int) -> Chunk | None:
         i = self._pos.get((chunk.doc_id, chunk.index + offset))
