@@ -3,23 +3,25 @@
 * dense: the query vector against the committed chunks in Chroma;
 * lexical: BM25 (``bm25s``) over the same chunks, which catches names, numbers and rare terms
   that a small embedding model blurs;
-* reciprocal rank fusion of the two rankings, then MMR over the chunk vectors so that
-  near-duplicate passages (overlapping chunks, repeated boilerplate) do not crowd the top k;
-* frame-free rerank of the top passages: a question usually names its source ("in Polaris's
-  2021 Hotline data ..."), which pulls the query vector towards every passage of that report
-  and most of all towards the ones about the report itself (its introduction, its summary).
-  Projecting the document title's direction out of the query leaves what is actually asked;
-  the top ``rerank_depth`` passages are reordered by that similarity plus a small prior for
-  their fused rank;
+* frame-free similarity: a question usually names its source ("in Polaris's 2021 Hotline data
+  ..."), which pulls the query vector towards every passage of that report and most of all
+  towards the ones about the report itself (its introduction, its summary). The candidates'
+  dense score is their cosine with the query less the component along their document title's
+  direction, which leaves what is actually asked;
+* confidence-weighted fusion: every candidate's frame-free cosine and BM25 score, each min-max
+  normalised over the candidates and weighted by how far that signal's best candidate stands
+  out from its top ten, so whichever signal is sure of itself on this question leads;
 * neighbour expansion: a passage that stops mid-thought (no closing punctuation, or very
-  short) is extended with the next chunk of the same document.
+  short) is extended with the next chunk of the same document, unless that would move most
+  of its text to another page (its citation page stays its own).
 
-Filters restrict to documents (files), a publisher or a year.
+Each stage was measured on and off (benchmarks/ablate_retrieval.py, evals/README.md); stages
+that did not help unseen questions were removed. Filters restrict to documents (files), a
+publisher or a year.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from typing import Any
 
@@ -43,35 +45,6 @@ def rrf(rankings: list[list[str]], k: int = 60, weights: list[float] | None = No
     return scores
 
 
-def mmr_order(ids: list[str], relevance: dict[str, float], vectors: dict[str, Any], lam: float, n: int) -> list[str]:
-    """Greedy maximal marginal relevance over ``ids`` (relevance normalised to [0, 1])."""
-    import numpy as np
-
-    if not ids:
-        return []
-    rel = np.array([relevance[i] for i in ids], dtype=np.float32)
-    span = float(rel.max() - rel.min()) or 1.0
-    rel = (rel - rel.min()) / span
-    have = [i for i in ids if i in vectors]
-    if len(have) != len(ids):  # no vectors for some: keep the fused order
-        return ids[:n]
-    mat = np.stack([np.asarray(vectors[i], dtype=np.float32) for i in ids])
-    mat /= np.linalg.norm(mat, axis=1, keepdims=True) + 1e-9
-    sims = mat @ mat.T
-    chosen: list[int] = []
-    left = list(range(len(ids)))
-    while left and len(chosen) < n:
-        if chosen:
-            penalty = sims[np.ix_(left, chosen)].max(axis=1)
-        else:
-            penalty = np.zeros(len(left), dtype=np.float32)
-        score = lam * rel[left] - (1 - lam) * penalty
-        best = left[int(np.argmax(score))]
-        chosen.append(best)
-        left.remove(best)
-    return [ids[i] for i in chosen]
-
-
 def frame_free_scores(qvec, passage_vectors: list, title_vectors: list) -> list[float]:
     """Cosine of each passage with the query less the component along its document's title."""
     import numpy as np
@@ -86,6 +59,21 @@ def frame_free_scores(qvec, passage_vectors: list, title_vectors: list) -> list[
         rest = q - float(q @ t) * t
         out.append(float(rest @ p) / ((np.linalg.norm(rest) + 1e-9) * (np.linalg.norm(p) + 1e-9)))
     return out
+
+
+def confidence(scores) -> float:
+    """How far the best score stands out from the top ten: (best - mean) / spread."""
+    import numpy as np
+
+    top = np.sort(np.asarray(scores, dtype=np.float64))[::-1][:10]
+    return float((top[0] - top.mean()) / (top.std() + 1e-9)) if len(top) > 1 else 1.0
+
+
+def main_page(chunk: Chunk) -> int:
+    """The page holding most of a passage's text (its page when it does not cross a page break)."""
+    if chunk.page_break < 0 or chunk.page_end == chunk.page_start:
+        return chunk.page_start
+    return chunk.page_start if chunk.page_break >= len(chunk.text) - chunk.page_break else chunk.page_end
 
 
 def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
@@ -124,32 +112,19 @@ def merge_with_next(chunk: Chunk, nxt: Chunk) -> Chunk | None:
     )
 
 
-_LEADER = re.compile(r"(?:\.\s?){4,}\s*\d{1,3}\s*$", re.M)
-_TOC_LINE = re.compile(r"^\d{1,3}\s+[A-Z][\w&,’' -]{2,60}$", re.M)
-
-
-_REFERENCE = (
-    re.compile(r"[(,]\s*(?:[A-Z][a-z]+\.?\s+)?(?:19|20)\d\d[a-z]?\)"),  # "(Geneva, 2019)", "(March 2022)"
-    re.compile(r"\bet al\b|\band others\b"),
-    re.compile(r"“[^”]{8,250}”\s*[,.(]"),  # a quoted title
-    re.compile(r"\bpp?\.\s*\d"),
-)
-
-
-def is_navigation(text: str) -> bool:
-    """A table of contents, list of figures or of references: it names every topic and answers none."""
-    if len(_LEADER.findall(text)) >= 2 or len(_TOC_LINE.findall(text)) >= 4:
-        return True
-    return sum(len(rx.findall(text)) for rx in _REFERENCE) >= 5
-
-
 def looks_cut(chunk: Chunk, min_tokens: int = 40) -> bool:
     text = chunk.text.rstrip()
     return bool(text) and (not text.endswith(_END) or (chunk.n_tokens and chunk.n_tokens < min_tokens))
 
 
 class HybridRetriever(BaseRetriever):
-    """Dense + BM25 retrieval over the store, fused with RRF and diversified with MMR."""
+    """Dense + BM25 retrieval over the store, fused by each signal's confidence.
+
+    One ranking: the order of the candidates does not depend on ``k``, so the top ``k`` for any ``k`` is the head of the same list —
+    what ``ask`` answers from, what ``retrieve`` and ``invoke(q, k=...)`` return and what
+    evaluation scores agree. Each stage can be switched off (a weight 0, ``frame_free`` or
+    ``expand_neighbours`` False) for ablations.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -159,23 +134,28 @@ class HybridRetriever(BaseRetriever):
     fetch_k: int = 40
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    mmr_lambda: float = 0.8
+    lexical_weight: float = 1.5  # fitted on dev + fresh-tune (a plateau from 1.5 to 3; evals/README.md)
     expand_neighbours: bool = True
-    navigation_penalty: float = 0.3
-    rerank_depth: int = 10
-    rerank_prior: float = 0.13
+    frame_free: bool = True  # the dense signal is the query's cosine less its document-title direction
+    fusion: str = "conf"  # "rrf" (ranks), "minmax" (normalised scores), "conf" (minmax weighted by confidence)
     filters: dict | None = None
 
     _lexical: Any = PrivateAttr(default=None)
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the rerank
+    _titles: dict = PrivateAttr(default_factory=dict)  # title -> vector, for the frame-free cosine
 
     # -- LangChain interface ------------------------------------------------------------
     def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun | None = None
+        self,
+        query: str,
+        *,
+        run_manager: CallbackManagerForRetrieverRun | None = None,
+        k: int | None = None,
+        filter: dict | None = None,  # noqa: A002  (LangChain's name for it in search_kwargs)
+        filters: dict | None = None,
     ) -> list[LCDocument]:
-        return [h.to_langchain() for h in self.search(query)]
+        """``invoke(query, k=3, filter={"files": [...]})`` overrides ``k`` and the filters for one call."""
+        return [h.to_langchain() for h in self.search(query, k=k, filters=filter if filter is not None else filters)]
 
     # -- the work -------------------------------------------------------------------------
     def lexical(self, fingerprint: str | None = None):
@@ -202,28 +182,75 @@ class HybridRetriever(BaseRetriever):
         return out
 
     def search(self, query: str, k: int | None = None, filters: dict | None = None, timings: dict | None = None) -> list[Hit]:
-        """The top ``k`` hits for ``query``, best first."""
+        """The top ``k`` hits for ``query``, best first: the head of :meth:`ranking`."""
         import time
 
         k = k or self.k
+        ranked, index = self.ranking(query, filters, depth=k, timings=timings)
+        t = time.perf_counter()
+        hits = []
+        for rank, (c, score, dense, lex) in enumerate(ranked[:k], start=1):
+            if index is not None and looks_cut(c):
+                nxt = index.neighbour(c, 1)
+                merged = merge_with_next(c, nxt) if nxt is not None else None
+                if merged is not None and main_page(merged) == main_page(c):
+                    c = merged  # completed, and still mostly on its own page
+            hits.append(Hit(chunk=c, score=score, rank=rank, dense_score=dense, lexical_score=lex))
+        if timings is not None:
+            timings["expand_ms"] = (time.perf_counter() - t) * 1000
+        return hits
+
+    def ranking(self, query: str, filters: dict | None = None, depth: int = 0, timings: dict | None = None):
+        """Every candidate as ``(chunk, fused score, dense score, BM25 score)``, best first, and the BM25 index.
+
+        Candidates are the ``fetch_k`` best of each signal; a ``depth`` beyond them adds deeper
+        candidates *after* the others, so a longer list never reorders a shorter one's head.
+        """
+        import time
+
         filters = filters if filters is not None else self.filters
         t = time.perf_counter()
         docs = self.store.documents()
         manifest = self.store.manifest(docs)
         allowed = self.allowed_documents(manifest, filters)
         if not allowed:
-            return []
+            return [], None
         shas = sorted({d["sha256"] for d in allowed.values()})
-        fingerprint = self.store.fingerprint(docs)
+        index = self.lexical(self.store.fingerprint(docs))
         t_manifest = time.perf_counter()
-
         qvec = self.embedder.encode([query])[0]
         t_embed = time.perf_counter()
-        dense = self.store.query(qvec, self.fetch_k, where={"doc_sha": {"$in": shas}})
-        t_dense = time.perf_counter()
-        lex = self.lexical(fingerprint).search(query, self.fetch_k, doc_ids=allowed)
-        t_lex = time.perf_counter()
 
+        def dense_search(n: int) -> list:
+            return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}}) if self.dense_weight else []
+
+        def lexical_search(n: int) -> list:
+            return index.search(query, n, doc_ids=allowed) if self.lexical_weight else []
+
+        dense = dense_search(self.fetch_k)
+        t_dense = time.perf_counter()
+        lex = lexical_search(self.fetch_k)
+        t_search = time.perf_counter()
+        order, chunks, fused, scores = self._order(qvec, dense, lex, query, index)
+        if depth > len(order):  # deeper than the candidates: append the next ones, keeping the head
+            more = self._order(qvec, dense_search(depth), lexical_search(depth), query, index)
+            order += [i for i in more[0] if i not in fused]
+            chunks, fused = {**more[1], **chunks}, {**more[2], **fused}
+            scores = ({**more[3][0], **scores[0]}, {**more[3][1], **scores[1]})
+        t_fuse = time.perf_counter()
+        if timings is not None:
+            timings.update(
+                manifest_ms=(t_manifest - t) * 1000,
+                embed_query_ms=(t_embed - t_manifest) * 1000,
+                dense_ms=(t_dense - t_embed) * 1000,
+                lexical_ms=(t_search - t_dense) * 1000,
+                fuse_ms=(t_fuse - t_search) * 1000,
+            )
+        ranked = [(chunks[i], fused[i], scores[0].get(i), scores[1].get(i)) for i in order]
+        return ranked, (index if self.expand_neighbours else None)
+
+    def _order(self, qvec, dense: list, lex: list, query: str, index):
+        """Fuse the candidates: ids best first."""
         chunks: dict[str, Chunk] = {}
         dense_scores: dict[str, float] = {}
         lex_scores: dict[str, float] = {}
@@ -233,51 +260,39 @@ class HybridRetriever(BaseRetriever):
         for c, s in lex:
             chunks.setdefault(c.chunk_id, c)
             lex_scores[c.chunk_id] = s
-        fused = rrf(
-            [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]],
-            k=self.rrf_k,
-            weights=[self.dense_weight, self.lexical_weight],
-        )
-        for cid in fused:
-            if is_navigation(chunks[cid].text):
-                fused[cid] *= self.navigation_penalty
-        ranked = sorted(fused, key=lambda i: -fused[i])[: max(3 * k, 20)]
-        vectors = self._vectors(ranked)
-        order = mmr_order(ranked, fused, vectors, self.mmr_lambda, k)
-        order = self.rerank(qvec, order, chunks, vectors)
-        t_fuse = time.perf_counter()
+        if self.fusion == "rrf":
+            rankings = [[c.chunk_id for c, _ in dense], [c.chunk_id for c, _ in lex]]
+            fused = rrf(rankings, k=self.rrf_k, weights=[self.dense_weight, self.lexical_weight])
+        else:
+            fused = self._score_fusion(qvec, query, chunks, index, self._vectors(list(chunks)))
+        return sorted(fused, key=lambda i: (-fused[i], i)), chunks, fused, (dense_scores, lex_scores)
 
-        hits = []
-        index = self.lexical(fingerprint) if self.expand_neighbours else None
-        for rank, cid in enumerate(order, start=1):
-            c = chunks[cid]
-            if index is not None and looks_cut(c):
-                nxt = index.neighbour(c, 1)
-                merged = merge_with_next(c, nxt) if nxt is not None else None
-                c = merged or c
-            hits.append(
-                Hit(chunk=c, score=fused[cid], rank=rank, dense_score=dense_scores.get(cid), lexical_score=lex_scores.get(cid))
-            )
-        if timings is not None:
-            timings.update(
-                manifest_ms=(t_manifest - t) * 1000,
-                embed_query_ms=(t_embed - t_manifest) * 1000,
-                dense_ms=(t_dense - t_embed) * 1000,
-                lexical_ms=(t_lex - t_dense) * 1000,
-                fuse_ms=(t_fuse - t_lex) * 1000,
-            )
-        return hits
+    def _score_fusion(self, qvec, query: str, chunks: dict[str, Chunk], index, vecs: dict[str, Any]) -> dict[str, float]:
+        """Each signal's exact scores for every candidate, min-max normalised, in a weighted sum.
 
-    def rerank(self, qvec, order: list[str], chunks: dict[str, Chunk], vectors: dict[str, Any]) -> list[str]:
-        """Reorder the first ``rerank_depth`` ids by frame-free similarity (see the module docstring)."""
-        head = order[: self.rerank_depth]
-        if len(head) < 2 or any(i not in vectors for i in head):
-            return order
-        titles = [chunks[i].title for i in head]
-        scores = frame_free_scores(qvec, [vectors[i] for i in head], [self._title_vector(t) for t in titles])
-        scores = [s + self.rerank_prior / (1 + r) for r, s in enumerate(scores)]
-        ranked = [head[j] for j in sorted(range(len(head)), key=lambda j: -scores[j])]
-        return ranked + order[self.rerank_depth :]
+        The signals are the frame-free cosine (plain cosine with ``frame_free`` off) and BM25.
+        ``conf`` also weighs each by how far its best candidate stands out (top score less the
+        mean of its top ten, over their spread): a signal that singles out a passage leads, a
+        flat one follows, question by question.
+        """
+        import numpy as np
+
+        ids = [i for i in chunks if i in vecs]
+        if self.frame_free:
+            dense = frame_free_scores(qvec, [vecs[i] for i in ids], [self._title_vector(chunks[i].title) for i in ids])
+        else:
+            dense = [float(np.asarray(vecs[i], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)) for i in ids]
+        signals = [(self.dense_weight, np.array(dense))]
+        if self.lexical_weight:  # BM25 of every candidate, also those dense search found
+            wanted = set(ids)
+            bm25 = {c.chunk_id: s for c, s in index.search(query, len(ids), allowed=lambda c: c.chunk_id in wanted)}
+            signals.append((self.lexical_weight, np.array([bm25.get(i, 0.0) for i in ids])))
+        total = np.zeros(len(ids))
+        for w, x in signals:
+            span = float(x.max() - x.min()) if len(x) else 0.0
+            if w and span > 0:
+                total += w * (confidence(x) if self.fusion == "conf" else 1.0) * (x - x.min()) / span
+        return {i: float(v) for i, v in zip(ids, total)}
 
     def _title_vector(self, title: str):
         if title not in self._titles:

@@ -14,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .metrics import Passage, aggregate, aggregate_by_tag, recall_curve, retrieval_scores
+from .metrics import Passage, aggregate, aggregate_by_doc_type, aggregate_by_tag, recall_curve, retrieval_scores
 from .questions import Question
 
 CHUNK_SIZE = 1000
@@ -109,6 +109,7 @@ def baseline_records(questions: list[Question], corpus: Path, k: int = 10, progr
                 for m, doc, dist in zip(res["metadatas"][0], res["documents"][0], res["distances"][0])
             ]
             rec = {"set": q.set_name, "id": q.id, "question": q.question, "tags": list(q.tags), "answerable": True}
+            rec["gold"] = [{"file": g.file, "pages": list(g.pages)} for g in q.gold]
             rec.update(retrieval_scores(passages, q.gold))
             rec["latency_ms"] = latencies[-1]
             rec["retrieved"] = [{"rank": i, "file": p.file, "page_start": p.page_start, "page_end": p.page_end} for i, p in enumerate(passages, 1)]
@@ -122,8 +123,16 @@ def baseline_records(questions: list[Question], corpus: Path, k: int = 10, progr
         "pipeline": f"PyPDFLoader + RecursiveCharacterTextSplitter({CHUNK_SIZE}, {CHUNK_OVERLAP}) + {model_name} + Chroma top-{k}",
         "n_chunks": len(chunks),
         "timings_s": {"load_split": round(t_load, 2), "embed": round(t_embed, 2)},
+        **_summary(records),
+    }
+
+
+def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Retrieval aggregates overall, per tag, per document type and per set, and the records."""
+    return {
         "overall": _retrieval_only(aggregate(records)),
         "per_tag": {t: _retrieval_only(v) for t, v in aggregate_by_tag(records).items()},
+        "per_doc_type": {t: _retrieval_only(v) for t, v in aggregate_by_doc_type(records).items()},
         "per_set": _per_set(records),
         "recall_curve": recall_curve(records),
         "records": records,
@@ -151,9 +160,5 @@ def merge_baseline(parts: list[dict[str, Any]]) -> dict[str, Any]:
         "corpus": [p["corpus"] for p in parts],
         "pipeline": parts[0].get("pipeline", ""),
         "n_chunks": sum(p.get("n_chunks", 0) for p in parts),
-        "overall": _retrieval_only(aggregate(records)),
-        "per_tag": {t: _retrieval_only(v) for t, v in aggregate_by_tag(records).items()},
-        "per_set": _per_set(records),
-        "recall_curve": recall_curve(records),
-        "records": records,
+        **_summary(records),
     }

@@ -21,15 +21,18 @@ GoldText = Callable[[Mapping[str, Any], str, int], "str | None"]
 
 TABLE_METRICS = (
     ("n", "questions"),
-    ("recall_at_1", "recall@1"),
-    ("recall_at_3", "recall@3"),
-    ("recall_at_5", "recall@5"),
-    ("recall_at_10", "recall@10"),
+    ("recall_at_1", "page hit rate@1"),
+    ("recall_at_3", "page hit rate@3"),
+    ("recall_at_5", "page hit rate@5"),
+    ("recall_at_10", "page hit rate@10"),
     ("mrr", "MRR"),
     ("ndcg_at_10", "nDCG@10"),
     ("fact_recall", "fact recall"),
+    ("first_sentence_fact", "first sentence has a fact"),
+    ("answer_words_p50", "answer words p50"),
     ("citation_precision", "citation precision"),
     ("citation_support", "citation support"),
+    ("sentence_support", "sentences verified"),
     ("refusal_rate_unanswerable", "refusal rate (unanswerable)"),
     ("false_refusal_rate", "false refusal rate"),
     ("latency_ms_p50", "latency p50 (ms)"),
@@ -37,7 +40,7 @@ TABLE_METRICS = (
     ("judge_faithfulness", "judge: faithfulness"),
     ("judge_answer_relevancy", "judge: answer relevancy"),
 )
-TAG_METRICS = ("n", "recall_at_5", "mrr", "fact_recall", "citation_precision", "false_refusal_rate", "refusal_rate_unanswerable")
+TAG_METRICS = ("n", "recall_at_1", "recall_at_5", "mrr", "fact_recall", "citation_precision", "false_refusal_rate", "refusal_rate_unanswerable")
 GOLD_TEXT_CHARS = 1500
 WORST_N = 10
 
@@ -167,11 +170,11 @@ def recall_curve_png(records: Sequence[Mapping[str, Any]], baseline_curve: Seque
     if baseline_curve and any(v is not None for v in baseline_curve):
         ax.plot(ks, [v if v is not None else float("nan") for v in baseline_curve], marker="s", linestyle="--", label="LangChain baseline")
     ax.set_xlabel("k (passages)")
-    ax.set_ylabel("recall@k (page level)")
+    ax.set_ylabel("page hit rate@k")
     ax.set_xticks(ks)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.set_title("Page-level recall@k")
+    ax.set_title("Page hit rate@k: questions with a gold-page passage in the top k")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right")
     return _png(fig)
@@ -217,16 +220,16 @@ def _metric_table(columns: list[tuple[str, Mapping[str, Any]]]) -> str:
     return f'<table class="metrics"><tr><th>metric</th>{head}</tr>{"".join(rows)}</table>'
 
 
-def _tag_table(per_tag: Mapping[str, Mapping[str, Any]]) -> str:
+def _tag_table(per_tag: Mapping[str, Mapping[str, Any]], label: str = "tag") -> str:
     if not per_tag:
-        return "<p>No tags.</p>"
+        return f"<p>No {label}s.</p>"
     labels = dict(TABLE_METRICS)
     head = "".join(f"<th>{esc(labels.get(m, m))}</th>" for m in TAG_METRICS)
     rows = []
     for tag, agg in per_tag.items():
         cells = "".join(f'<td class="num">{esc(fmt(agg.get(m), m))}</td>' for m in TAG_METRICS)
         rows.append(f"<tr><th>{esc(tag)}</th>{cells}</tr>")
-    return f'<table class="per-tag"><tr><th>tag</th>{head}</tr>{"".join(rows)}</table>'
+    return f'<table class="per-tag"><tr><th>{esc(label)}</th>{head}</tr>{"".join(rows)}</table>'
 
 
 def _threshold_table(thresholds: Sequence[Mapping[str, Any]]) -> str:
@@ -304,7 +307,7 @@ def _all_questions_table(records: Sequence[Mapping[str, Any]]) -> str:
             f'<td class="{cls}">{esc(fmt(r.get("refused")))}</td><td class="num">{esc(fmt(r.get("latency_ms"), "latency"))}</td></tr>'
         )
     return (
-        '<table class="questions"><tr><th>id</th><th>question</th><th>recall@5</th><th>MRR</th><th>facts</th>'
+        '<table class="questions"><tr><th>id</th><th>question</th><th>hit@5</th><th>MRR</th><th>facts</th>'
         f'<th>citation precision</th><th>refused</th><th>ms</th></tr>{"".join(rows)}</table>'
     )
 
@@ -343,6 +346,8 @@ def build_html(
         _threshold_table(metrics.get("thresholds", [])),
         "<h2>Per tag</h2>",
         _tag_table(metrics.get("per_tag", {})),
+        "<h2>Per document type</h2>",
+        _tag_table(metrics.get("per_doc_type", {}), "document type"),
     ]
     if "baseline" in metrics and metrics["baseline"].get("pipeline"):
         parts.append(
