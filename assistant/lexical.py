@@ -252,9 +252,9 @@ class LexicalIndex:
             for i, seg in enumerate(self.segments):
                 if seg.doc_id not in keep:
                     scores[self._offsets[i] : self._offsets[i + 1]] = 0.0
-        if allowed is not None:
-            for i, c in enumerate(self.chunks):
-                if scores[i] > 0 and not allowed(c):
+        if allowed is not None:  # only the chunks that scored are asked
+            for i in np.flatnonzero(scores):
+                if not allowed(self.chunks[i]):
                     scores[i] = 0.0
         k = min(n, self._n)
         top = np.argpartition(-scores, k - 1)[:k] if k < self._n else np.arange(self._n)
