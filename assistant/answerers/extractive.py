@@ -258,7 +258,7 @@ class ExtractiveAnswerer:
 
 
 def _sentence(text: str) -> str:
-    text = " ".join(text.split())
+    text = re.sub(r"(?<=[a-z)][.!?])\d{1,3}$", "", " ".join(text.split()))  # "fisheries.5": a footnote mark
     return text if text.endswith((".", "!", "?", ":", ";", '"', "”", ")")) else text + "."
 
 
