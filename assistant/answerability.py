@@ -1,24 +1,40 @@
-"""What a question pins down, and whether a passage supplies it.
+"""The answerability gate: may the passages answer this question at all, and which of them?
 
-Near-miss questions are the hard case for a grounded answerer: the right topic, but a year,
-place, name or measure the documents do not have ("How many victims did the Hotline identify
-in 2022 alone?" over a report on 2021). Their passages look just as relevant as a real answer's
-by embedding similarity and term overlap, so the answerer checks what the question *requires*
-instead: every year and number it names, every proper name, the statistic it asks for
-(an average needs an average), a U.S. state when it asks "which state" (countries and cities
-are too many to list, so they are left to the name check),
-and for a "how many / what share" question, a figure stated next to what is being counted.
+Near-miss questions are the hard case for a grounded assistant: the right topic, but a year,
+place, name or measure the documents do not have ("How many victims were identified in 2022?"
+over a report on 2021; "How much did the campaign cost?" over a page whose only number is an
+ISBN). Their passages look as relevant as a real answer's by embedding similarity and term
+overlap, so the gate checks what the question *requires* (``intent.Ask``):
 
-Pure functions over text, so each rule is tested on its own (``tests/test_answerability.py``).
+- every year it names (one year asked is not answered by a range that merely ends in it),
+  every number it quotes, and every proper name, in the passage, its header or its document;
+- an average or median when it asks for one;
+- for a quantity question, a sentence that states the measure asked (a percentage, an amount
+  of money, a duration, else any figure that is not a year or a label) beside what is counted;
+
+and then weighs the evidence as a whole (``strength``: how much of the question's distinctive
+vocabulary the passages cover, and how close the best passage is by embedding). A chain step
+runs it before any answerer, so every backend refuses the same way, and an answerer is given
+only the passages that passed. Its thresholds are calibrated by cross-validation
+(``evals/README.md``, "Tuning record").
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 
-from .terms import STOP, terms
+from .intent import Ask
+from .reading import read_passage
+from .records import Hit
+from .terms import terms
+
+RULES = frozenset({"years", "single_year", "numbers", "names", "statistic", "measure", "counted"})
+MIN_STRENGTH = 0.42  # see the tuning record
+DEPTH = 4  # passages the gate (and the reader) consider
 
 _YEAR = re.compile(r"(?<![\d/.,-])(?:19|20)\d\d(?![\d])")
 # a year that is one end of a range ("2018-2022", "January 2020-August 2022", "1/1/2020-8/31/2022")
@@ -29,109 +45,82 @@ _RANGE_START = re.compile(r"^\s*(?:[-–—/]|to\b|through\b|until\b)", re.I)
 _BETWEEN = re.compile(r"\b(?:between|from)\s+(?:[A-Za-z]+\.?\s+)?$", re.I)
 # a figure: not part of a word ("COVID-19"), a date ("1/1/2021") or a decimal's tail
 _NUM = re.compile(r"(?<![\w./])(?<![A-Za-z]-)\d+(?:[.,]\d+)*(?![/\w])(?:\s?%| per ?cent)?")
-_LABEL = re.compile(r"\b(?:fig(?:ure)?|table|chart|map|box|p|pp|page|no|chapter|section)\.?\s*$", re.I)
-# a year that names a document ("the OSCE's 2021 survey", "UNODC's 2024 Global Report") may be
-# found in a title; any other year must be in the text itself
-_DOC_YEAR = re.compile(
-    r"\b((?:19|20)\d\d)\s+(?:\S+\s+){0,2}?(?:report|survey|study|guide|edition|compendium|publication|assessment)\b",
-    re.I,
-)
+_LABEL = re.compile(r"\b(?:fig(?:ure)?|table|chart|map|box|p|pp|page|no|chapter|section|isbn|issn|tel|phone)\.?:?\s*$", re.I)
 _FOOTNOTE = re.compile(r"^\d{1,2}\s+[A-Z]")
-_COMPARE = re.compile(r"\b(?:compar\w*|differ\w*|versus|vs\.?|chang\w*|agree\w*|both)\b", re.I)
-_QUANTITY = re.compile(
-    r"\bhow (?:many|much|often|big|large|long)\b|\bwhat (?:share|proportion|percentage|per ?cent|number|amount|"
-    r"fraction|rate|portion)\b|\b(?:number|share|proportion|percentage) of\b",
+_NUMBER_WORDS = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|"
+    r"a third|a quarter|majority|minority)\b",
     re.I,
 )
-# "how many (of the) X ...", "the number of X": X is what is counted
-_COUNTED = re.compile(r"\b(?:how many|how much|number of|numbers of)\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?", re.I)
-_PHRASE_END = frozenset(
-    "did do does were was are is have has had can could will would should may might took take made make "
-    "in on at from to by with for that who which whom whose since during between per than as "
-    "of about according".split()
-)
-_ASKING = frozenset(terms("number numbers share proportion percentage percent rate total amount change changed compare"))
+_MEASURES = {
+    "percent": re.compile(r"\d\s?%|\bper ?cent\b|\b(?:half|a third|a quarter|two.thirds|three.quarters|majority|"
+                          r"minority|one in (?:two|three|four|five|ten)|\d+ (?:in|out of) \d+)\b", re.I),
+    "money": re.compile(r"[$€£¥]\s?\d|\d[\d,.]*\s?(?:usd|eur|gbp|dollars|euros|pounds|francs)\b|"
+                        r"\b(?:usd|eur|gbp|us\$)\s?\d", re.I),
+    "duration": re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|few)[\s-]+"
+                           r"(?:days?|weeks?|months?|years?|hours?|minutes?|decades?)\b", re.I),
+    "age": re.compile(r"\b(?:aged?|ages|under|over|between)\s+\d|\d+[\s-]+years?[\s-]+old|\d+\s*-\s*\d+\s*years|"
+                      r"\bminors?\b|\bchildren\b|\bteen", re.I),
+}
 _STATISTIC = {
     "average": re.compile(r"\b(?:average|mean)\b", re.I),
     "median": re.compile(r"\bmedian\b", re.I),
 }
-_PLACE = re.compile(r"\b(?:which|what)\s+(?:(?:u\.?s\.?|us|american)\s+)?(state)s?\b", re.I)
-_NAME = re.compile(r"\b(?:[A-Z][a-z]+(?:[’'][a-z]+)?|[A-Z]{2,}[a-z]?)\b")
-_QUESTION_WORDS = frozenset(
-    "what which who whom whose when where why how is are was were do does did can could should would will "
-    "in on at of for from to by with under during since between apart among according the a an and or but "
-    "if as after before besides beyond january february march april may june july august september october "
-    "november december monday tuesday wednesday thursday friday saturday sunday".split()
-)
-
-US_STATES = frozenset(
-    """alabama alaska arizona arkansas california colorado connecticut delaware florida georgia hawaii idaho
-    illinois indiana iowa kansas kentucky louisiana maine maryland massachusetts michigan minnesota mississippi
-    missouri montana nebraska nevada ohio oklahoma oregon pennsylvania tennessee texas utah vermont virginia
-    washington wisconsin wyoming""".split()
-) | {"new hampshire", "new jersey", "new mexico", "new york", "north carolina", "north dakota", "rhode island",
-     "south carolina", "south dakota", "west virginia", "district of columbia"}
+_ASKING = frozenset(terms("number numbers share proportion percentage percent rate total amount change changed compare"))
 
 
 @dataclass(frozen=True)
-class Needs:
-    """What an answer to the question has to contain."""
+class Lack:
+    """Something the question requires that the passages do not give."""
 
-    years: tuple[str, ...] = ()
-    doc_years: tuple[str, ...] = ()  # those of ``years`` that name a document
-    numbers: tuple[str, ...] = ()  # other numbers the question quotes ("the 57 participating States")
-    names: tuple[str, ...] = ()  # proper names and acronyms, as written
-    quantity: bool = False  # how many / how much / what share ...
-    statistic: str | None = None  # "average" or "median"
-    place: str | None = None  # "state": the answer must name a U.S. state
-    focus: frozenset = field(default_factory=frozenset)  # the question's content terms
-    counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
+    kind: str  # year | single_year | number | name | statistic | measure
+    value: str = ""
 
-
-def needs_of(question: str) -> Needs:
-    years = tuple(dict.fromkeys(re.findall(r"(?<![\d.,])(?:19|20)\d\d(?!\d)", question)))  # "2020-2022" is two
-    numbers = tuple(
-        dict.fromkeys(n for n in re.findall(r"(?<![\w.])(?<![A-Za-z]-)\d+(?:[.,]\d+)*", question) if n not in years)
-    )
-    names = []
-    for m in _NAME.finditer(question):
-        w = m.group(0)
-        if m.start() == 0 or question[: m.start()].rstrip().endswith((".", "?", "!", ":", '"', "“", "'")):
-            continue  # a capital that only starts the sentence
-        if w.lower() in _QUESTION_WORDS or w.lower() in STOP:
-            continue
-        names.append(re.sub(r"[’']s$", "", w))
-    stat = next((k for k, rx in _STATISTIC.items() if rx.search(question)), None)
-    place = _PLACE.search(question)
-    return Needs(
-        years=years,
-        doc_years=tuple(dict.fromkeys(_DOC_YEAR.findall(question))),
-        numbers=numbers,
-        names=tuple(dict.fromkeys(names)),
-        quantity=bool(_QUANTITY.search(question)),
-        statistic=stat,
-        place=place.group(1).lower() if place else None,
-        focus=frozenset(terms(question)),
-        counted=counted_terms(question),
-    )
+    def describe(self) -> str:
+        if self.kind == "single_year":
+            return f"{self.value} on its own"
+        if self.kind == "statistic":
+            return f"an {self.value}" if self.value[0] in "aeiou" else f"a {self.value}"
+        if self.kind == "measure":
+            return {"percent": "a percentage", "money": "an amount of money", "duration": "a duration",
+                    "age": "an age"}.get(self.value, "a figure for what is asked")
+        return f"“{self.value}”"
 
 
-def counted_terms(question: str) -> tuple[str, ...]:
-    """The noun phrase after "how many" / "how much" / "the number of": what is being counted."""
-    m = _COUNTED.search(question)
-    if not m:
-        return ()
-    words = []
-    for w in re.findall(r"[A-Za-z][\w'’.-]*", question[m.end() :]):
-        if w.lower() in _PHRASE_END:
-            break
-        words.append(w)
-        if len(words) == 4:
-            break
-    return tuple(t for t in terms(" ".join(words)) if not t[0].isdigit())
+@dataclass(frozen=True)
+class Evidence:
+    """One passage as the gate sees it: its text, header (title, section, file name), sentences, nearby text."""
+
+    text: str
+    header: str = ""
+    sentences: tuple[str, ...] = ()
+    context: str = ""  # other passages of the same document: a name given once covers what follows
+    title: str = ""  # the document's title: what the whole report is about
 
 
-# -- the checks -----------------------------------------------------------------------------
+@dataclass
+class Verdict:
+    """The gate's decision: answerable or not, which passages may be used, and why."""
+
+    answerable: bool
+    admissible: tuple[int, ...] = ()  # indexes into the hits, best first
+    lacking: tuple[Lack, ...] = ()  # what the closest passage lacks (for the refusal)
+    strength: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)
+    judge: float | None = None  # the optional model judge's P(answerable)
+
+
+# -- evidence -------------------------------------------------------------------------------
+
+
+def evidence_of(hit: Hit, near: list[Hit] = ()) -> Evidence:
+    """A passage with its header and, as context, the other passages of ``near`` from its document."""
+    c = hit.chunk
+    header = f"{c.title}\n{c.section}\n{PurePosixPath(c.file).stem.replace('-', ' ').replace('_', ' ')}"
+    context = "\n".join(h.chunk.text for h in near if h.chunk.doc_id == c.doc_id and h.chunk.chunk_id != c.chunk_id)
+    sentences = tuple(u.text for u in read_passage(c.text) if u.kind not in ("chart", "footnote", "boilerplate"))
+    return Evidence(text=c.text, header=header, sentences=sentences, context=context, title=c.title)
 
 
 def standalone_years(text: str) -> set[str]:
@@ -159,22 +148,13 @@ def name_present(name: str, words: set[str]) -> bool:
     for w in words:
         if len(w) < 4 or w[:4] != n[:4]:
             continue
-        common = len(os.path.commonprefix([n, w]))
-        if common >= min(len(n), len(w)) - 2:
+        if len(os.path.commonprefix([n, w])) >= min(len(n), len(w)) - 2:
             return True
     return False
 
 
-_NUMBER_WORDS = re.compile(
-    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|half|twice|"
-    r"a third|a quarter|majority|minority)\b",
-    re.I,
-)
-
-
 def figures(sentence: str, exclude: set[str]) -> list[str]:
-    """The numbers a sentence states (digits or words), less years and the numbers in ``exclude``."""
+    """The numbers a sentence states (digits or words), less years, labels and the numbers in ``exclude``."""
     out = [m.group(0) for m in _NUMBER_WORDS.finditer(sentence)]
     for m in _NUM.finditer(sentence):
         if m.start() == 0 and _FOOTNOTE.match(sentence):
@@ -184,80 +164,116 @@ def figures(sentence: str, exclude: set[str]) -> list[str]:
         if raw == digits and _YEAR.fullmatch(digits):
             continue  # a year says when, not how many
         if _LABEL.search(sentence[max(0, m.start() - 8) : m.start()]):
-            continue  # "Fig. 75", "Table 3", "p. 12"
+            continue  # "Fig. 75", "Table 3", "p. 12", "ISBN 978"
         if digits.replace(",", "") in exclude or digits in exclude:
             continue
         out.append(raw)
     return out
 
 
-def names_a_state(text: str) -> bool:
-    low = " " + re.sub(r"[^a-z ]+", " ", text.lower()) + " "
-    return any(f" {s} " in low for s in US_STATES)
+def states_measure(sentence: str, ask: Ask) -> bool:
+    """The sentence states the kind of figure the question asks for."""
+    rx = _MEASURES.get(ask.measure or "")
+    if rx is not None:
+        return bool(rx.search(sentence))
+    return bool(figures(sentence, set(ask.numbers)))
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One passage as the checks see it: its text, its header (title, section, file name), its sentences."""
+def key_terms(ask: Ask, title: str) -> set[str]:
+    """What a figure must stand beside: the thing counted ("how many *hotels*"), else what is asked.
 
-    text: str
-    header: str = ""
-    sentences: tuple[str, ...] = ()
-    context: str = ""  # nearby text of the same document: a name given once covers what follows
-
-
-def comparative(question: str, needs: Needs) -> bool:
-    """A question that draws on several passages (two years, a comparison, a change)."""
-    return len(needs.years) > 1 or bool(_COMPARE.search(question))
-
-
-def unmet(needs: Needs, evidence: list[Evidence]) -> list[str]:
-    """What the evidence, taken together, lacks, as short phrases; empty when it has all the question needs.
-
-    Names, years and numbers may come from any of the passages (a comparison finds one year in
-    one passage and the other in the next); the figure of a "how many" question must stand in
-    one sentence with something the question asks about beyond its passage's own title.
+    Terms of the document's title are left out unless nothing else is left: the title names the
+    report's subject, not what one of its figures counts (a section title, by contrast, often
+    names exactly what its table counts).
     """
-    missing: list[str] = []
+    if ask.counted:
+        return (set(ask.counted) - set(terms(title))) or set(ask.counted)
+    return set(ask.focus) - set(terms(title)) - set(ask.years) - _ASKING - {n.replace(",", "") for n in ask.numbers}
+
+
+def answers_measure(ask: Ask, e: Evidence, rules: frozenset = RULES) -> bool:
+    """Some sentence of the passage states the measure asked, beside what the question asks about."""
+    key = key_terms(ask, e.title or e.header) if "counted" in rules else set()
+    return any(states_measure(s, ask) and (not key or key & set(terms(s))) for s in e.sentences)
+
+
+def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[Lack]:
+    """What the evidence, taken together, lacks; empty when it has all the question requires."""
+    missing: list[Lack] = []
     scope = "\n".join(f"{e.header}\n{e.text}" for e in evidence)
     body = "\n".join(e.text for e in evidence)
-    # one year asked ("in 2022 alone") is not answered by a span that merely ends in it;
-    # a question spanning years ("from 2020 to 2022") is
-    have_years = standalone_years(body) if len(needs.years) == 1 else set(_YEAR.findall(body))
-    titled = set(_YEAR.findall(scope))
-    for y in needs.years:
-        if y not in have_years and not (y in needs.doc_years and y in titled):
-            missing.append(f"{y} on its own" if y in body else str(y))
-    for n in needs.numbers:
-        if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", scope):
-            missing.append(n)
-    words = _words(scope + "\n" + "\n".join(e.context for e in evidence))
-    for name in needs.names:
-        if not name_present(name, words):
-            missing.append(name)
-    if needs.statistic and not _STATISTIC[needs.statistic].search(body):
-        missing.append(f"an {needs.statistic}" if needs.statistic[0] in "aeiou" else f"a {needs.statistic}")
-    if needs.place == "state" and not names_a_state(body):
-        missing.append(f"a {needs.place} name")
-    if needs.quantity and not any(_counts_asked(needs, e) for e in evidence):
-        missing.append("a figure for what is asked")
+    if "years" in rules:
+        single = "single_year" in rules and len(ask.years) == 1
+        have = standalone_years(body) if single else set(_YEAR.findall(body))
+        titled = set(_YEAR.findall(scope))
+        for y in ask.years:
+            if y not in have and not (y in ask.doc_years and y in titled):
+                missing.append(Lack("single_year" if y in body else "year", y))
+    if "numbers" in rules:
+        for n in ask.numbers:
+            if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", scope):
+                missing.append(Lack("number", n))
+    if "names" in rules:
+        words = _words(scope + "\n" + "\n".join(e.context for e in evidence))
+        missing += [Lack("name", n) for n in ask.names if not name_present(n, words)]
+    if "statistic" in rules and ask.statistic and not _STATISTIC[ask.statistic].search(body):
+        missing.append(Lack("statistic", ask.statistic))
+    if "measure" in rules and ask.quantity and not any(answers_measure(ask, e, rules) for e in evidence):
+        missing.append(Lack("measure", ask.measure or ""))
     return missing
 
 
-def key_terms(needs: Needs, header: str) -> set[str]:
-    """What a figure must stand beside: the thing counted ("how many *hotels*"), else what is asked.
-
-    Terms of the passage's title are left out of the counted ones unless nothing else is left.
-    Without a counted noun ("how often ...", "what share ..."), any of the question's content
-    terms beyond the passage's title, its years and numbers, and the words that only ask for a
-    figure ("number", "change") will do; with none left, any figure will.
-    """
-    if needs.counted:  # the title names the report's subject, not what this figure counts
-        return (set(needs.counted) - set(terms(header))) or set(needs.counted)
-    return set(needs.focus) - set(terms(header)) - set(needs.years) - _ASKING - {n.replace(",", "") for n in needs.numbers}
+# -- strength -------------------------------------------------------------------------------
 
 
-def _counts_asked(needs: Needs, e: Evidence) -> bool:
-    key = key_terms(needs, e.header)
-    exclude = set(needs.numbers)
-    return any(figures(s, exclude) and (not key or key & set(terms(s))) for s in e.sentences)
+def strength_signals(ask: Ask, hits: list[Hit]) -> dict[str, float]:
+    """How well the passages as a whole cover the question: distinctive-term coverage and density."""
+    q = list(ask.focus)
+    if not q or not hits:
+        return {"coverage": 0.0, "dense": 0.0, "agreement": 0.0}
+    docs = [set(terms(h.chunk.text + " " + h.chunk.title + " " + h.chunk.section)) for h in hits]
+    n = len(docs)
+    # a question term is weighted by how rare it is among the passages: absent everywhere is most distinctive
+    weights = {t: 1.0 + math.log(1 + n / (1 + sum(t in d for d in docs))) for t in q}
+    total = sum(weights.values())
+    best = max(sum(weights[t] for t in q if t in d) for d in docs)
+    union = set().union(*docs)
+    coverage_any = sum(weights[t] for t in q if t in union) / total
+    dense = max((h.dense_score or 0.0) for h in hits)
+    top = hits[: min(3, len(hits))]
+    agreement = sum(1.0 for h in top if h.dense_score is not None and h.lexical_score is not None) / len(top)
+    return {"coverage": 0.5 * (coverage_any + best / total), "dense": dense, "agreement": agreement}
+
+
+def strength_of(signals: dict[str, float]) -> float:
+    return 0.5 * signals["coverage"] + 0.5 * signals["dense"]
+
+
+# -- the gate -------------------------------------------------------------------------------
+
+
+def assess(
+    ask: Ask,
+    hits: list[Hit],
+    depth: int = DEPTH,
+    min_strength: float = MIN_STRENGTH,
+    rules: frozenset = RULES,
+) -> Verdict:
+    """Decide whether ``hits`` answer the question read as ``ask`` (see the module docstring)."""
+    if not hits:
+        return Verdict(answerable=False)
+    n = min(len(hits), depth)
+    evidence = [evidence_of(h, hits) for h in hits[:n]]
+    per_passage = [lacks(ask, [e], rules) for e in evidence]
+    admissible = tuple(i for i, m in enumerate(per_passage) if not m)
+    if not admissible and n > 1 and ask.comparison and not lacks(ask, evidence, rules):
+        admissible = tuple(range(n))  # a comparison: the passages together have it all
+    signals = strength_signals(ask, hits)
+    strength = strength_of(signals)
+    return Verdict(
+        answerable=bool(admissible) and strength >= min_strength,
+        admissible=admissible,
+        lacking=tuple(per_passage[0]) if not admissible else (),
+        strength=strength,
+        signals=signals,
+    )

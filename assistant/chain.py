@@ -1,4 +1,13 @@
-"""The question-answering chain, in LCEL: standalone question -> retrieve -> answer -> verify.
+"""The question-answering chain: one pipeline of typed steps, used by ``ask`` and ``stream`` alike.
+
+    Query --condense--> standalone question --retrieve--> hits --gate--> Verdict
+          --answer--> Answer --verify--> Answer
+
+Each step is a ``RunnableLambda`` over a ``Turn`` record, so the LCEL pipeline is the real
+thing and ``stream`` runs the very same first three steps before streaming the answerer.
+The answerability gate and the per-sentence verifier apply to every backend: whatever reads
+the passages, the gate decides whether to answer and from which passages, and the verifier
+decides which sentences the user sees.
 
 ``Assistant`` is the one object the CLI, the UI and the evaluation runner share, so they all
 answer exactly the same way.
@@ -6,61 +15,54 @@ answer exactly the same way.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 
+from .answerability import DEPTH, MIN_STRENGTH, RULES, Verdict, assess
 from .config import Settings
-from .records import Answer, Hit
+from .followup import standalone as heuristic_standalone
+from .intent import read_question
+from .records import Answer, Hit, Query
 
-_FOLLOW_UP = re.compile(
-    r"^\s*(and|but|also|what about|how about|why|so)\b|\b(it|its|they|them|their|this|that|these|those|he|she|his|her|there)\b",
-    re.IGNORECASE,
-)
-_MARKER = re.compile(r"\[(\d+)\]")
 MIN_HITS = 10  # always retrieve at least this many, so evaluation sees the same ranking as ask
 
 
-def heuristic_standalone(question: str, history: list[tuple[str, str]] | None) -> str:
-    """Without an LLM: carry the previous question's subject into a follow-up that leans on it."""
-    if not history:
-        return question
-    from .answerers.extractive import terms
+@dataclass
+class Turn:
+    """What the steps pass along: the query, the passages found, the gate's verdict, timings."""
 
-    words = terms(question)
-    if len(words) > 8 and not _FOLLOW_UP.search(question):
-        return question
-    if not _FOLLOW_UP.search(question) and len(words) > 4:
-        return question
-    prev = history[-1][0]
-    return f"{question.strip()} (context: {prev.strip()})"
+    query: Query
+    hits: list[Hit] = field(default_factory=list)
+    verdict: Verdict | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
-
-def answer_question(question: str, standalone: str) -> str:
-    """What the answerer answers: the rewritten question, except for the heuristic rewrite.
-
-    The heuristic carries the previous question along to find the right passages; choosing
-    sentences with it would answer the previous question again, so the follow-up's own words
-    pick the sentences from those passages.
-    """
-    return question if standalone.endswith(")") and "(context: " in standalone else standalone
+    def passages(self) -> list[Hit]:
+        """The passages the answerer may read: those the gate admitted, best first, at most k."""
+        admitted = [self.hits[i] for i in (self.verdict.admissible if self.verdict else ())]
+        return admitted[: self.query.k]
 
 
-def verify_markers(answer: Answer) -> Answer:
-    """Drop ``[n]`` markers that point at no citation (whatever the answerer produced)."""
-    valid = {c.n for c in answer.citations}
-    answer.text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", answer.text)
-    answer.text = re.sub(r"\s{2,}", " ", answer.text).strip()
-    return answer
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000
 
 
 class Assistant:
     """Answers questions over one store with one answerer backend."""
 
-    def __init__(self, settings: Settings | None = None, backend: str | None = None, **backend_opts):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        backend: str | None = None,
+        min_strength: float = MIN_STRENGTH,
+        rules: frozenset = RULES,
+        **backend_opts,
+    ):
         self.settings = settings or Settings()
         self.backend = backend or self.settings.backend
         self.backend_opts = backend_opts
+        self.min_strength = min_strength
+        self.rules = rules
         self._retriever = None
         self._answerer = None
 
@@ -74,13 +76,12 @@ class Assistant:
     @property
     def retriever(self):
         if self._retriever is None:
+            from .errors import AssistantError
             from .retriever import HybridRetriever
             from .store import Store
 
             store = Store(self.settings)
             if not store.exists():
-                from .errors import AssistantError
-
                 raise AssistantError(
                     f"no documents in the store at {store.location} yet: add reports to sources/ and run "
                     "`assistant ingest sources` (or upload one in the UI's Library tab)"
@@ -107,73 +108,113 @@ class Assistant:
         return self
 
     # -- steps ------------------------------------------------------------------------------
-    def standalone(self, question: str, history: list[tuple[str, str]] | None) -> str:
-        if not history:
-            return question
-        condense = getattr(self.answerer, "condense", None)  # LLM answerers rewrite with the model
-        if condense is not None:
-            try:
-                return (condense(question, history) or question).strip()
-            except Exception:  # a flaky LLM must not block retrieval: fall back to the heuristic
-                pass
-        return heuristic_standalone(question, history)
+    def condense_step(self, turn: Turn) -> Turn:
+        """The standalone question: an LLM backend rewrites with its model, else the heuristic."""
+        t0 = time.perf_counter()
+        q = turn.query
+        sq = q.question
+        if q.history:
+            sq = ""
+            condense = getattr(self.answerer, "condense", None)
+            if condense is not None:
+                try:
+                    sq = (condense(q.question, q.history) or "").strip()
+                except Exception:  # a flaky LLM must not block retrieval: fall back to the heuristic
+                    sq = ""
+            sq = sq or heuristic_standalone(q.question, q.history)
+        return replace(turn, query=replace(q, standalone=sq), timings={**turn.timings, "condense_ms": _ms(t0)})
 
-    def chain(self, k: int | None = None, filters: dict | None = None):
-        """The LCEL runnable: {question, history} -> Answer."""
+    def retrieve_step(self, turn: Turn) -> Turn:
+        t0 = time.perf_counter()
+        timings = dict(turn.timings)
+        q = turn.query
+        hits = self.retriever.search(q.text, k=max(q.k, MIN_HITS), filters=q.filters, timings=timings)
+        timings["retrieve_ms"] = _ms(t0)
+        return replace(turn, hits=hits, timings=timings)
+
+    def gate_step(self, turn: Turn) -> Turn:
+        t0 = time.perf_counter()
+        verdict = assess(read_question(turn.query.text), turn.hits, DEPTH, self.min_strength, self.rules)
+        return replace(turn, verdict=verdict, timings={**turn.timings, "gate_ms": _ms(t0)})
+
+    def refusal(self, turn: Turn) -> Answer:
+        from .answerers.base import refusal_answer
+
+        lacking = [lack.describe() for lack in (turn.verdict.lacking if turn.verdict else ())]
+        return refusal_answer(turn.query.question, turn.hits, lacking, backend=self.backend)
+
+    def answer_step(self, turn: Turn) -> Answer:
+        t0 = time.perf_counter()
+        if turn.verdict is None or not turn.verdict.answerable:
+            ans = self.refusal(turn)
+        else:
+            ans = self.answerer.answer(turn.query.text, turn.passages())
+        return self._finish(ans, turn, {"generate_ms": _ms(t0)})
+
+    def verify_step(self, ans: Answer) -> Answer:
+        from .answerers.verify import verify_answer
+
+        t0 = time.perf_counter()
+        out = verify_answer(ans, embedder=self.embedder)
+        out.timings_ms = {**out.timings_ms, "verify_ms": _ms(t0)}
+        return out
+
+    def _finish(self, ans: Answer, turn: Turn, timings: dict[str, float]) -> Answer:
+        ans.question = turn.query.question
+        ans.standalone_question = turn.query.text
+        ans.hits = turn.hits
+        ans.timings_ms = {**turn.timings, **ans.timings_ms, **timings}
+        if turn.verdict is not None:
+            v = turn.verdict
+            ans.gate = {"answerable": v.answerable, "strength": round(v.strength, 4), "admissible": list(v.admissible),
+                        **{k: round(x, 4) for k, x in v.signals.items()}}
+        return ans
+
+    def prepare(self):
+        """The first three steps as one runnable: Turn -> Turn with hits and a verdict."""
         from langchain_core.runnables import RunnableLambda
 
-        k = k or self.settings.k
+        return RunnableLambda(self.condense_step) | RunnableLambda(self.retrieve_step) | RunnableLambda(self.gate_step)
 
-        def condense(x: dict) -> dict:
-            t = time.perf_counter()
-            sq = self.standalone(x["question"], x.get("history"))
-            return {**x, "standalone": sq, "timings": {"condense_ms": (time.perf_counter() - t) * 1000}}
+    def chain(self):
+        """The whole pipeline as an LCEL runnable: Turn -> verified Answer."""
+        from langchain_core.runnables import RunnableLambda
 
-        def retrieve(x: dict) -> dict:
-            t = time.perf_counter()
-            timings = dict(x["timings"])
-            hits = self.retriever.search(x["standalone"], k=max(k, MIN_HITS), filters=filters, timings=timings)
-            timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
-            return {**x, "hits": hits, "timings": timings}
-
-        def answer(x: dict) -> Answer:
-            t = time.perf_counter()
-            ans = self.answerer.answer(answer_question(x["question"], x["standalone"]), x["hits"][:k])
-            ans.question = x["question"]
-            ans.standalone_question = x["standalone"]
-            ans.hits = x["hits"]
-            ans.timings_ms = {**x["timings"], **ans.timings_ms, "generate_ms": (time.perf_counter() - t) * 1000}
-            return ans
-
-        return RunnableLambda(condense) | RunnableLambda(retrieve) | RunnableLambda(answer) | RunnableLambda(verify_markers)
+        return self.prepare() | RunnableLambda(self.answer_step) | RunnableLambda(self.verify_step)
 
     # -- public API -------------------------------------------------------------------------
+    def query(self, question: str, history=None, k: int | None = None, filters: dict | None = None) -> Query:
+        turns = [(str(u), str(a)) for u, a in (history or [])]
+        return Query(question=question, history=turns, filters=filters, k=k or self.settings.k)
+
     def ask(self, question: str, history=None, k: int | None = None, filters: dict | None = None) -> Answer:
-        t = time.perf_counter()
-        ans = self.chain(k, filters).invoke({"question": question, "history": history or []})
-        ans.timings_ms["total_ms"] = (time.perf_counter() - t) * 1000
+        t0 = time.perf_counter()
+        ans = self.chain().invoke(Turn(self.query(question, history, k, filters)))
+        ans.timings_ms["total_ms"] = _ms(t0)
         return ans
 
     def retrieve(self, question: str, k: int | None = None, filters: dict | None = None) -> list[Hit]:
+        """The top ``k`` passages for ``question``: the head of the ranking ``ask`` answers from."""
         return self.retriever.search(question, k=k or self.settings.k, filters=filters)
 
     def stream(self, question: str, history=None, k: int | None = None, filters: dict | None = None) -> Iterator[str | Answer]:
         """Yield answer text as it is produced, then the final (verified) ``Answer``."""
-        t = time.perf_counter()
-        k = k or self.settings.k
-        sq = self.standalone(question, history or [])
-        timings: dict[str, float] = {}
-        hits = self.retriever.search(sq, k=max(k, MIN_HITS), filters=filters, timings=timings)
-        timings["retrieve_ms"] = (time.perf_counter() - t) * 1000
-        final = None
-        aq = answer_question(question, sq)
-        for part in self.answerer.stream(aq, hits[:k]):
-            if isinstance(part, Answer):
-                final = part
-            else:
-                yield part
-        if final is None:  # an answerer that forgot its final item
-            final = self.answerer.answer(aq, hits[:k])
-        final.question, final.standalone_question, final.hits = question, sq, hits
-        final.timings_ms = {**timings, **final.timings_ms, "total_ms": (time.perf_counter() - t) * 1000}
-        yield verify_markers(final)
+        t0 = time.perf_counter()
+        turn = self.prepare().invoke(Turn(self.query(question, history, k, filters)))
+        if turn.verdict is None or not turn.verdict.answerable:
+            final = self._finish(self.refusal(turn), turn, {})
+            yield final.text
+        else:
+            final = None
+            t1 = time.perf_counter()
+            for part in self.answerer.stream(turn.query.text, turn.passages()):
+                if isinstance(part, Answer):
+                    final = part
+                else:
+                    yield part
+            if final is None:  # an answerer that forgot its final item
+                final = self.answerer.answer(turn.query.text, turn.passages())
+            final = self._finish(final, turn, {"generate_ms": _ms(t1)})
+        final = self.verify_step(final)
+        final.timings_ms["total_ms"] = _ms(t0)
+        yield final

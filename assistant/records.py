@@ -122,6 +122,25 @@ class Hit:
 
 
 @dataclass
+class Query:
+    """A question as the chain carries it: what was typed, the conversation, and how it is read.
+
+    ``standalone`` is the question rewritten to stand on its own (follow-ups carry the subject
+    of earlier turns); retrieval, the answerability gate and the reader all use it.
+    """
+
+    question: str
+    history: list[tuple[str, str]] = field(default_factory=list)  # (user, assistant) turns, oldest first
+    standalone: str = ""
+    filters: dict[str, Any] | None = None  # files / publisher / year
+    k: int = 5  # passages the answerer may use
+
+    @property
+    def text(self) -> str:
+        return self.standalone or self.question
+
+
+@dataclass
 class Citation:
     """A numbered source of an answer: the passage, its page, and the supporting span inside it."""
 
@@ -156,7 +175,8 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
     backend: str = "extractive"
-    unsupported: list[str] = field(default_factory=list)  # answer sentences not supported by their citation
+    unsupported: list[str] = field(default_factory=list)  # sentences the verifier removed: no citation supports them
+    gate: dict[str, Any] = field(default_factory=dict)  # the answerability gate's decision and signals
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape shared by ``assistant ask --json`` and the UI's ``ask`` endpoint."""
@@ -182,4 +202,5 @@ class Answer:
             "backend": self.backend,
             "standalone_question": self.standalone_question,
             "unsupported": list(self.unsupported),
+            "gate": dict(self.gate),
         }

@@ -91,6 +91,11 @@ _INLINE_BULLET = re.compile(r"(?<=[ \t])[" + re.escape(_STRONG_BULLETS) + r"]")
 _WORD_AFTER = re.compile(r"[\"'“‘(\[]*([A-Za-z]+)")
 
 
+def is_list_item(text: str) -> bool:
+    """Whether ``text`` starts like a list item (a bullet, ``1.``, ``(a)``, ``iv.`` ...)."""
+    return bool(_BULLET_LINE.match(text))
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
     """Character spans ``(start, end)`` of the sentences of ``text``, in order, whitespace-stripped."""
     spans: list[tuple[int, int]] = []

@@ -1,7 +1,9 @@
-"""Content terms of a text: lower-cased, stemmed words and numbers, without stop words.
+"""The one text toolkit for words: content terms, stop words, numbers.
 
-Shared by the extractive answerer (question/sentence overlap, evidence strength) and the
-lexical index (corpus document frequencies), so both see the same vocabulary.
+Every module that compares a question with text (the lexical index, the reader, the
+answerability gate, the verifier) uses these functions, so they all see the same vocabulary:
+lower-cased words stemmed with PyStemmer's English Snowball stemmer, compounds split,
+possessives dropped, stop words removed, numbers kept with their thousands separators dropped.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import lru_cache
 
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+|\d+(?:[.,]\d+)*%?")
 NUMBER = re.compile(r"\b(?:19|20)\d\d\b|\b\d+(?:[.,]\d+)?\b")
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
 STOP = frozenset(
     """a about above after again against all am an and any are as at be because been before being below between both
     but by can could did do does doing down during each few for from further had has have having he her here hers
@@ -23,35 +26,37 @@ STOP = frozenset(
 )
 
 
-def terms(text: str) -> list[str]:
-    """Lower-cased, stemmed content words and numbers of ``text`` (compounds split, possessives dropped)."""
+def terms(text: str, numbers: bool = True) -> list[str]:
+    """Lower-cased, stemmed content words (and numbers, unless ``numbers=False``) of ``text``, in order."""
     out = []
     for w in WORD.findall(text):
         w = w.lower().replace("’", "'")
         if w.endswith("'s"):
             w = w[:-2]
+        if w[0].isdigit():
+            if numbers:
+                out.append(w.replace(",", ""))
+            continue
         for part in w.strip("'-").split("-"):
             part = part.strip("'")
             if len(part) < 2 or part in STOP:
                 continue
-            out.append(_stem(part))
+            out.append(_stemmer()(part))
     return out
 
 
-def _stem(w: str) -> str:
-    if w[0].isdigit():
-        return w.replace(",", "")
-    return _stemmer()(w)
+def content_words(text: str) -> set[str]:
+    """The set of a text's stemmed content words, without numbers (what a claim is *about*)."""
+    return set(terms(text, numbers=False))
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers written in ``text``, thousands separators dropped ("16,554" -> "16554")."""
+    return {n.replace(",", "") for n in _DIGITS.findall(text)}
 
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    try:
-        import Stemmer
+    import Stemmer  # PyStemmer: a required dependency
 
-        s = Stemmer.Stemmer("english")
-        return s.stemWord
-    except ImportError:  # crude fallback
-        return lambda w: w[:-1] if w.endswith("s") and len(w) > 4 else w
-
-
+    return Stemmer.Stemmer("english").stemWord

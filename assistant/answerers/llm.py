@@ -1,8 +1,9 @@
 """Answer with a chat model: fenced passages in, cited and checked answer out.
 
 The work is one LCEL runnable, ``ANSWER_PROMPT | chat_model | StrOutputParser()``; what the
-model writes is then cleaned and checked by :func:`verify.postprocess` (bad markers removed,
-citations renumbered, unsupported sentences flagged).
+model writes is then cleaned by :func:`verify.cite` (bad markers removed, citations renumbered);
+the chain's verifier (:func:`verify.verify_answer`) then judges every sentence, as it does for
+every backend.
 
 Streaming yields the model's raw text deltas as they arrive, then the final ``Answer``;
 ``answer`` streams too, so ``timings_ms["first_token_ms"]`` is known for every answer.
@@ -21,7 +22,7 @@ from ..records import Answer, Hit
 from .backends import BACKENDS, as_backend_error, endpoint_of, make_chat_model
 from .base import REFUSAL_TEXT
 from .prompts import ANSWER_PROMPT, CONDENSE_PROMPT, answer_inputs, history_messages
-from .verify import EMBEDDING_THRESHOLD, LEXICAL_THRESHOLD, postprocess
+from .verify import cite
 
 
 class LLMAnswerer:
@@ -32,16 +33,12 @@ class LLMAnswerer:
         chat_model: Any,
         name: str = "llm",
         embedder: Any = None,
-        lexical_threshold: float = LEXICAL_THRESHOLD,
-        embedding_threshold: float = EMBEDDING_THRESHOLD,
     ):
         from langchain_core.output_parsers import StrOutputParser
 
         self.chat_model = chat_model
         self.name = name
-        self.embedder = embedder  # optional: enables the embedding check of paraphrased sentences
-        self.lexical_threshold = lexical_threshold
-        self.embedding_threshold = embedding_threshold
+        self.embedder = embedder  # the chain's verifier uses it for paraphrased sentences
         self.endpoint = endpoint_of(chat_model)
         self.chain = ANSWER_PROMPT | chat_model | StrOutputParser()
 
@@ -94,15 +91,8 @@ class LLMAnswerer:
     # ----------------------------------------------------------------- internals
 
     def _finish(self, question: str, hits: list[Hit], raw: str, timings: dict[str, float]) -> Answer:
-        t0 = time.perf_counter()
-        text, citations, unsupported = postprocess(
-            raw,
-            hits,
-            embedder=self.embedder,
-            lexical_threshold=self.lexical_threshold,
-            embedding_threshold=self.embedding_threshold,
-        )
-        timings["verify_ms"] = _ms(t0)
+        """Clean markers and build citations; the chain's verifier then judges every sentence."""
+        text, citations = cite(raw, hits)
         return Answer(
             question=question,
             text=text,
@@ -111,7 +101,6 @@ class LLMAnswerer:
             hits=list(hits),
             timings_ms=timings,
             backend=self.name,
-            unsupported=unsupported,
         )
 
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:
@@ -126,7 +115,7 @@ def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
-_ANSWERER_OPTS = ("embedder", "lexical_threshold", "embedding_threshold")
+_ANSWERER_OPTS = ("embedder",)
 
 
 def get_llm_answerer(name: str, chat_model: Any = None, **opts: Any) -> LLMAnswerer:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from ..answerers.markers import answer_sentences
 from .questions import GoldRef, Question
 
 DEPTH = 10
@@ -33,6 +34,8 @@ MEAN_METRICS = (
     "fact_recall",
     "citation_precision",
     "citation_support",
+    "first_sentence_fact",
+    "sentence_support",
     "judge_faithfulness",
     "judge_answer_relevancy",
 )
@@ -197,6 +200,19 @@ def citation_precision(citations: Sequence[Cited], gold: Sequence[GoldRef]) -> f
     return sum(citation_precise(c, gold) for c in citations) / len(citations)
 
 
+def first_sentence_fact(text: str, facts: Sequence[str]) -> float | None:
+    """1.0 when the answer's first sentence states one of the reference facts (the asked-for fact comes first)."""
+    if not facts:
+        return None
+    first = next(iter(answer_sentences(text or "")), "")
+    return 1.0 if any(facts_matched(first, facts)) else 0.0
+
+
+def answer_words(text: str) -> int:
+    """Words of the answer as the user reads it, markers left out."""
+    return len(re.sub(r"\[\d+\]", " ", text or "").split())
+
+
 def span_valid(c: Cited) -> bool:
     s, e = c.span
     return 0 <= s < e <= len(c.text) and bool(c.text[s:e].strip())
@@ -230,8 +246,12 @@ def score_question(
     citations: Sequence[Cited],
     refused: bool,
     latency_ms: float | None = None,
+    removed: int = 0,
 ) -> dict[str, Any]:
-    """Every metric of one question (None where it does not apply)."""
+    """Every metric of one question (None where it does not apply).
+
+    ``removed`` counts the answer sentences the verifier took out as unsupported.
+    """
     out: dict[str, Any] = {}
     answerable = q.answerable
     ret = retrieval_scores(passages, q.gold) if answerable else retrieval_scores([], [])
@@ -242,6 +262,10 @@ def score_question(
     # a refusal claims nothing: the passages it lists are offered as the closest, not as support
     out["citation_support"] = None if refused else citation_support(citations)
     out["citations_precise"] = [citation_precise(c, q.gold) for c in citations] if answerable and q.gold else []
+    out["first_sentence_fact"] = first_sentence_fact(answer_text, q.facts) if answerable and not refused else None
+    out["answer_words"] = None if refused else answer_words(answer_text)
+    kept = 0 if refused else len(answer_sentences(answer_text))
+    out["sentence_support"] = kept / (kept + removed) if kept + removed else None
     out["refused"] = bool(refused)
     out["wrong_refusal"] = bool(refused) if answerable else not refused
     out["latency_ms"] = latency_ms
@@ -272,6 +296,8 @@ def aggregate(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         out[m] = _mean(vals)
     out["refusal_rate_unanswerable"] = _mean([1.0 if r.get("refused") else 0.0 for r in unans])
     out["false_refusal_rate"] = _mean([1.0 if r.get("refused") else 0.0 for r in ans])
+    words = [float(r["answer_words"]) for r in records if r.get("answer_words") is not None]
+    out["answer_words_p50"] = percentile(words, 50)
     lat = [float(r["latency_ms"]) for r in records if r.get("latency_ms") is not None]
     out["latency_ms_p50"] = percentile(lat, 50)
     out["latency_ms_p95"] = percentile(lat, 95)

@@ -25,8 +25,11 @@ REPORTED_METRICS = (
     "mrr",
     "ndcg_at_10",
     "fact_recall",
+    "first_sentence_fact",
+    "answer_words_p50",
     "citation_precision",
     "citation_support",
+    "sentence_support",
     "refusal_rate_unanswerable",
     "false_refusal_rate",
     "latency_ms_p50",
@@ -58,6 +61,7 @@ class Question:
     gold: list[GoldRef] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     set_name: str = ""
+    history: list[str] = field(default_factory=list)  # earlier questions of a dialogue, oldest first
 
     @property
     def has_page_gold(self) -> bool:
@@ -72,6 +76,7 @@ class Question:
             "facts": list(self.facts),
             "gold": [{"file": g.file, "pages": list(g.pages)} for g in self.gold],
             "tags": list(self.tags),
+            **({"history": list(self.history)} if self.history else {}),
         }
 
 
@@ -213,7 +218,7 @@ def _parse_question(p: Path, where: int | str, obj: Any, set_name: str) -> Quest
 
     if not isinstance(obj, dict):
         raise fail("expected a question object")
-    allowed = {"id", "question", "answerable", "answer", "facts", "gold", "tags"}
+    allowed = {"id", "question", "answerable", "answer", "facts", "gold", "tags", "history"}
     unknown = set(obj) - allowed
     if unknown:
         raise fail(f"unknown key(s): {', '.join(sorted(unknown))}")
@@ -268,6 +273,11 @@ def _parse_question(p: Path, where: int | str, obj: Any, set_name: str) -> Quest
     tags = [t.strip().lower() for t in tags if t.strip()]
     if not answerable and "unanswerable" not in tags:
         tags.append("unanswerable")
+    history = obj.get("history") or []
+    if not isinstance(history, list) or not all(isinstance(h, str) and h.strip() for h in history):
+        raise fail(f"{qid}: 'history' must be a list of earlier questions")
+    if history and "follow-up" not in tags:
+        tags.append("follow-up")
     return Question(
         id=qid.strip(),
         question=text.strip(),
@@ -277,4 +287,5 @@ def _parse_question(p: Path, where: int | str, obj: Any, set_name: str) -> Quest
         gold=gold,
         tags=tags,
         set_name=set_name,
+        history=[h.strip() for h in history],
     )

@@ -21,15 +21,18 @@ GoldText = Callable[[Mapping[str, Any], str, int], "str | None"]
 
 TABLE_METRICS = (
     ("n", "questions"),
-    ("recall_at_1", "recall@1"),
-    ("recall_at_3", "recall@3"),
-    ("recall_at_5", "recall@5"),
-    ("recall_at_10", "recall@10"),
+    ("recall_at_1", "page hit rate@1"),
+    ("recall_at_3", "page hit rate@3"),
+    ("recall_at_5", "page hit rate@5"),
+    ("recall_at_10", "page hit rate@10"),
     ("mrr", "MRR"),
     ("ndcg_at_10", "nDCG@10"),
     ("fact_recall", "fact recall"),
+    ("first_sentence_fact", "first sentence has a fact"),
+    ("answer_words_p50", "answer words p50"),
     ("citation_precision", "citation precision"),
     ("citation_support", "citation support"),
+    ("sentence_support", "sentences verified"),
     ("refusal_rate_unanswerable", "refusal rate (unanswerable)"),
     ("false_refusal_rate", "false refusal rate"),
     ("latency_ms_p50", "latency p50 (ms)"),
@@ -167,11 +170,11 @@ def recall_curve_png(records: Sequence[Mapping[str, Any]], baseline_curve: Seque
     if baseline_curve and any(v is not None for v in baseline_curve):
         ax.plot(ks, [v if v is not None else float("nan") for v in baseline_curve], marker="s", linestyle="--", label="LangChain baseline")
     ax.set_xlabel("k (passages)")
-    ax.set_ylabel("recall@k (page level)")
+    ax.set_ylabel("page hit rate@k")
     ax.set_xticks(ks)
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.set_title("Page-level recall@k")
+    ax.set_title("Page hit rate@k: questions with a gold-page passage in the top k")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower right")
     return _png(fig)
@@ -304,7 +307,7 @@ def _all_questions_table(records: Sequence[Mapping[str, Any]]) -> str:
             f'<td class="{cls}">{esc(fmt(r.get("refused")))}</td><td class="num">{esc(fmt(r.get("latency_ms"), "latency"))}</td></tr>'
         )
     return (
-        '<table class="questions"><tr><th>id</th><th>question</th><th>recall@5</th><th>MRR</th><th>facts</th>'
+        '<table class="questions"><tr><th>id</th><th>question</th><th>hit@5</th><th>MRR</th><th>facts</th>'
         f'<th>citation precision</th><th>refused</th><th>ms</th></tr>{"".join(rows)}</table>'
     )
 

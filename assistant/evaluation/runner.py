@@ -129,28 +129,29 @@ def _ingest(corpus: Path, settings: Settings, prune: bool, progress: bool) -> li
 
 def hits_to_passages(hits) -> list[Passage]:
     ranked = sorted(hits, key=lambda h: h.rank) if hits and all(h.rank > 0 for h in hits) else list(hits)
-    return [
-        Passage(
-            file=h.chunk.file,
-            page_start=int(h.chunk.page_start),
-            page_end=int(h.chunk.page_end),
-            score=float(h.score),
-            text=h.chunk.text,
-        )
-        for h in ranked
-    ]
+    out = []
+    for h in ranked:
+        page = main_page(h.chunk)
+        out.append(Passage(file=h.chunk.file, page_start=page, page_end=page, score=float(h.score), text=h.chunk.text))
+    return out
+
+
+def main_page(chunk) -> int:
+    """The page holding most of a passage's text: a passage is scored on one page, not a merged range."""
+    if chunk.page_break < 0 or chunk.page_end == chunk.page_start:
+        return int(chunk.page_start)
+    return int(chunk.page_start if chunk.page_break >= len(chunk.text) - chunk.page_break else chunk.page_end)
 
 
 def answer_citations(answer) -> list[Cited]:
-    """The answer's citations with the page range of their passage (looked up among the hits)."""
-    page_end = {h.chunk.chunk_id: h.chunk.page_end for h in answer.hits}
+    """The answer's citations, each on the page of its cited span (not its passage's page range)."""
     out = []
     for c in answer.citations:
         out.append(
             Cited(
                 file=c.file,
                 page=int(c.page),
-                page_end=int(page_end.get(c.chunk_id, c.page)),
+                page_end=int(c.page),
                 text=c.text,
                 span=(int(c.span[0]), int(c.span[1])),
                 supported=bool(c.supported),
@@ -177,6 +178,7 @@ def make_record(
         "set": q.set_name,
         "id": q.id,
         "question": q.question,
+        "history": list(q.history),
         "tags": list(q.tags),
         "answerable": q.answerable,
         "reference_answer": q.answer,
@@ -205,7 +207,8 @@ def make_record(
             for c in citations
         ],
     }
-    rec.update(score_question(q, passages, answer_text, citations, refused, latency_ms))
+    removed = len((extra or {}).get("unsupported") or [])
+    rec.update(score_question(q, passages, answer_text, citations, refused, latency_ms, removed=removed))
     if extra:
         rec.update(extra)
     return rec
@@ -337,10 +340,19 @@ def ask_all(assistant, questions: list[Question], k: int = 5, judge: Any = None,
         assistant.ask(questions[0].question, k=k)
     records = []
     for q in tqdm(questions, desc="eval", unit="q", disable=not progress, file=sys.stderr):
+        history: list[tuple[str, str]] = []
+        for earlier in q.history:  # a dialogue: its earlier questions go through the same chain first
+            history.append((earlier, assistant.ask(earlier, history=list(history), k=k).text))
         t0 = time.perf_counter()
-        answer = assistant.ask(q.question, k=k)  # the chain retrieves at least 10; the answer sees k
+        answer = assistant.ask(q.question, history=history, k=k)  # the chain retrieves at least 10; the answer sees k
         latency = (time.perf_counter() - t0) * 1000.0
-        extra: dict[str, Any] = {"timings_ms": {n: round(v, 1) for n, v in answer.timings_ms.items()}, "backend": answer.backend}
+        extra: dict[str, Any] = {
+            "timings_ms": {n: round(v, 1) for n, v in answer.timings_ms.items()},
+            "backend": answer.backend,
+            "standalone_question": answer.standalone_question,
+            "gate": dict(answer.gate),
+            "unsupported": list(answer.unsupported),
+        }
         if judge is not None and q.answerable and not answer.refused:
             from .judge import judge_answer
 

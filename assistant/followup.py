@@ -1,0 +1,74 @@
+"""Follow-up questions without a language model: carry the subject of the conversation forward.
+
+People ask follow-ups elliptically: "And in 2020?", "What about labour trafficking?", "Has the
+share grown since then?", "Which of them is most common?". None of these can be retrieved or
+read on its own. The rewrite turns each into a standalone question:
+
+- a follow-up that only changes a year ("And in 2020?") is the previous question with its
+  year(s) replaced;
+- any other follow-up (a connective, a pronoun or demonstrative, "since then", or too few
+  words of its own to stand alone) keeps its own words first and carries the previous
+  question after them, so retrieval finds the subject and the reader still answers what is
+  asked now.
+
+Earlier turns are rewritten the same way, oldest first, so a follow-up of a follow-up still
+carries the original subject.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .terms import terms
+
+_CONNECTIVE = re.compile(
+    r"^\s*(?:and|but|also|or|so|then|what about|how about|and what about|what of|same for|likewise)\b", re.I
+)
+_REFERENCE = re.compile(
+    r"\b(?:this|these|those|such|the same|since then|that year|those years|the latter|the former|above|"
+    r"mentioned|previous|earlier|same period|at that time|back then)\b",
+    re.I,
+)
+# pronouns often point inside their own question ("how do traffickers recruit their victims"):
+# they mark a follow-up only in a short question
+_PRONOUN = re.compile(r"\b(?:it|its|they|them|their|theirs|he|she|his|her|him)\b", re.I)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_ONLY_TIME = re.compile(r"^\s*(?:and|but|what about|how about|and what about)?\s*(?:in|for|during|by|of)?\s*"
+                        r"(?:the\s+year\s+)?((?:19|20)\d\d)(?:\s*(?:and|or|to|-|–)\s*((?:19|20)\d\d))?\s*\??\s*$", re.I)
+MIN_OWN_TERMS = 2  # fewer content words than this cannot carry a question on their own
+SHORT = 5  # a question with fewer content words than this leans on its pronouns' antecedents
+
+
+def is_follow_up(question: str) -> bool:
+    """Whether ``question`` leans on the conversation before it."""
+    if _CONNECTIVE.search(question) or _REFERENCE.search(question):
+        return True
+    n = len(terms(question))
+    return n < MIN_OWN_TERMS or (n < SHORT and bool(_PRONOUN.search(question)))
+
+
+def rewrite(question: str, previous: str) -> str:
+    """``question`` as a standalone question, given the (standalone) previous one."""
+    q = " ".join(question.split())
+    prev = " ".join(previous.split())
+    if not prev or not is_follow_up(q):
+        return q
+    m = _ONLY_TIME.match(q)
+    if m and _YEAR.search(prev):
+        years = [y for y in m.groups() if y]
+        old = list(dict.fromkeys(_YEAR.findall(prev)))
+        out = prev
+        for i, y in enumerate(old):  # "in 2021" -> "in 2020"; a range's ends each take a new year
+            out = re.sub(rf"(?<!\d){y}(?!\d)", years[min(i, len(years) - 1)], out)
+        return out
+    own = q.rstrip(" ?.!")
+    return f"{own} ({prev.rstrip(' ?.!')})?"
+
+
+def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str:
+    """The standalone form of ``question`` after ``history`` ((user, assistant) turns, oldest first)."""
+    prev = ""
+    for user, _ in history or []:
+        prev = rewrite(user, prev) if prev else " ".join(str(user).split())
+    return rewrite(question, prev) if prev else " ".join(question.split())
