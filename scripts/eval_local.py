@@ -32,6 +32,29 @@ def default_sets() -> list[Path]:
     return [p for p in cands if p.is_file()]
 
 
+def subset(path: Path, answerable: int, unanswerable: int, out_dir: Path) -> Path:
+    """The set's header plus its first ``answerable`` / ``unanswerable`` questions, as OUT_DIR/<same name>.
+
+    For a slow machine: an LLM on 2 busy cores can take minutes a question. The file keeps its
+    name (and so its set name), so figures stay comparable with a full run's per-set table.
+    """
+    keep, counts = [], {True: 0, False: 0}
+    limits = {True: answerable, False: unanswerable}
+    for line in path.read_text().splitlines():
+        row = json.loads(line) if line.strip() else None
+        if row is None:
+            continue
+        if "set" in row and "question" not in row:
+            keep.append(line)
+        elif counts[bool(row["answerable"])] < limits[bool(row["answerable"])]:
+            counts[bool(row["answerable"])] += 1
+            keep.append(line)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / path.name
+    out.write_text("\n".join(keep) + "\n")
+    return out
+
+
 def figures(records: list[dict], set_name: str) -> dict:
     from assistant.evaluation.metrics import aggregate, percentile
 
@@ -83,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="extractive,local")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--out", type=Path, default=REPO / "evals" / "runs" / "local-vs-extractive")
+    ap.add_argument("--first", nargs=2, type=int, metavar=("ANSWERABLE", "UNANSWERABLE"),
+                    help="only the first N answerable and M unanswerable questions of each set (slow machines)")
     args = ap.parse_args(argv)
 
     from assistant.evaluation.runner import run_eval
@@ -92,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"eval-local: needs the question sets and the corpus (looked for {args.corpus}); nothing to do",
               file=sys.stderr)
         return 2
+    if args.first:
+        sets = [subset(p, *args.first, args.out / "subsets") for p in sets]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     runs, table = {}, {}
     for b in backends:

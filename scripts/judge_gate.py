@@ -93,8 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--top", type=int, default=3, help="passages shown to the judge")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--out", type=Path, default=REPO / "evals" / "runs" / "judge-gate")
+    ap.add_argument("--first", nargs=2, type=int, metavar=("ANSWERABLE", "UNANSWERABLE"),
+                    help="only the first N answerable and M unanswerable questions of each set (slow machines)")
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.first:
+        from eval_local import subset  # scripts/ is on sys.path when this file runs
+
+        args.tune = [subset(p, *args.first, args.out / "subsets") for p in args.tune]
+        args.test = [subset(p, *args.first, args.out / "subsets") for p in args.test]
 
     rows = judge_all(args.tune + args.test, args.corpus, args.out, args.top, args.k)
     from assistant.evaluation.questions import load_sets

@@ -164,7 +164,7 @@ def _local(model, base_url, api_key, temperature, model_path=None, **kw):
     """llama.cpp in-process on the model from `assistant models fetch` (or any GGUF path); short answers."""
     path = local_model_path(model, model_path)
     kw.setdefault("n_ctx", 4096)  # five 250-token passages and the rules fit with room to answer
-    kw.setdefault("max_tokens", 320)
+    kw.setdefault("max_tokens", 200)  # one to three short sentences
     return _llamacpp(None, None, None, temperature, model_path=str(path), backend="local", hint=LOCAL_EXTRA_HINT, **kw)
 
 
