@@ -46,7 +46,10 @@ def judge_all(sets: list[Path], corpus: Path, out: Path, top: int, k: int) -> li
                     rows.append(done[key])
                     continue
                 judge = judge or LocalJudge(n_threads=2)
-                ans = bot.ask(q.question, history=list(getattr(q, "history", None) or []) or None, k=k)
+                history: list[tuple[str, str]] = []
+                for earlier in q.history:  # a dialogue, asked in order as the evaluation runner does
+                    history.append((earlier, bot.ask(earlier, history=list(history), k=k).text))
+                ans = bot.ask(q.question, history=history, k=k)
                 question = ans.standalone_question or q.question
                 passages = [h.chunk.text for h in ans.hits[:top]]
                 t0 = time.perf_counter()
