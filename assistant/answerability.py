@@ -6,9 +6,8 @@ over a report on 2021; "How much did the campaign cost?" over a page whose only 
 ISBN). Their passages look as relevant as a real answer's by embedding similarity and term
 overlap, so the gate checks what the question *requires* (``intent.Ask``):
 
-- every year it names (one year asked is not answered by a range that merely ends in it),
-  every number it quotes, and every proper name, in the passage, its header or its document;
-- an average or median when it asks for one;
+- every year it names (in the passage text, or in its document's title when the question names
+  the document by its year) and every proper name (in the passage, its header or its document);
 - for a quantity question, a sentence that states the measure asked (a percentage, an amount
   of money, a duration, else any figure that is not a year or a label) beside what is counted;
 
@@ -32,17 +31,14 @@ from .reading import read_passage
 from .records import Hit
 from .terms import terms
 
-RULES = frozenset({"years", "single_year", "numbers", "names", "statistic", "measure", "counted"})
-MIN_STRENGTH = 0.42  # see the tuning record
+# each kept rule refuses near-misses of fresh-tune (a set none of them was written from) at no more
+# than one wrong refusal there; "a number the question quotes", "a single year is not a range's end"
+# and "an average needs an average" did not, and were removed (evals/README.md, "Tuning record")
+RULES = frozenset({"years", "names", "measure", "counted"})
+MIN_STRENGTH = 0.425  # 5-fold cross-validated on dev + fresh-tune + ci-shared (scripts/calibrate_gate.py)
 DEPTH = 4  # passages the gate (and the reader) consider
 
-_YEAR = re.compile(r"(?<![\d/.,-])(?:19|20)\d\d(?![\d])")
-# a year that is one end of a range ("2018-2022", "January 2020-August 2022", "1/1/2020-8/31/2022")
-_RANGE_END = re.compile(
-    r"(?:[-–—]|\bto|\bthrough|\buntil|\bbetween\s+\S+(?:\s+\S+)?\s+and)\s*(?:[A-Za-z]+\.?\s+)?(?:\d{1,2}/\d{1,2}/)?$", re.I
-)
-_RANGE_START = re.compile(r"^\s*(?:[-–—/]|to\b|through\b|until\b)", re.I)
-_BETWEEN = re.compile(r"\b(?:between|from)\s+(?:[A-Za-z]+\.?\s+)?$", re.I)
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a figure: not part of a word ("COVID-19"), a date ("1/1/2021") or a decimal's tail
 _NUM = re.compile(r"(?<![\w./])(?<![A-Za-z]-)\d+(?:[.,]\d+)*(?![/\w])(?:\s?%| per ?cent)?")
 _LABEL = re.compile(r"\b(?:fig(?:ure)?|table|chart|map|box|p|pp|page|no|chapter|section|isbn|issn|tel|phone)\.?:?\s*$", re.I)
@@ -60,12 +56,11 @@ _MEASURES = {
                         r"\b(?:usd|eur|gbp|us\$)\s?\d", re.I),
     "duration": re.compile(r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|few)[\s-]+"
                            r"(?:days?|weeks?|months?|years?|hours?|minutes?|decades?)\b", re.I),
+    "average": re.compile(r"\b(?:average|mean|median)\b", re.I),
+    "phone": re.compile(r"\(?\b\d{3}\)?[-. ]\d{3}[-. ]\d{4}\b|\b\d{1,3}[-. ]\d{3}[-. ]\d{3}[-. ]\d{4}\b|"
+                        r"\b\d{3}[-. ]?[A-Z]{3,4}[-. ]?[A-Z0-9]{3,4}\b"),
     "age": re.compile(r"\b(?:aged?|ages|under|over|between)\s+\d|\d+[\s-]+years?[\s-]+old|\d+\s*-\s*\d+\s*years|"
                       r"\bminors?\b|\bchildren\b|\bteen", re.I),
-}
-_STATISTIC = {
-    "average": re.compile(r"\b(?:average|mean)\b", re.I),
-    "median": re.compile(r"\bmedian\b", re.I),
 }
 _ASKING = frozenset(terms("number numbers share proportion percentage percent rate total amount change changed compare"))
 
@@ -74,17 +69,13 @@ _ASKING = frozenset(terms("number numbers share proportion percentage percent ra
 class Lack:
     """Something the question requires that the passages do not give."""
 
-    kind: str  # year | single_year | number | name | statistic | measure
+    kind: str  # year | name | measure
     value: str = ""
 
     def describe(self) -> str:
-        if self.kind == "single_year":
-            return f"{self.value} on its own"
-        if self.kind == "statistic":
-            return f"an {self.value}" if self.value[0] in "aeiou" else f"a {self.value}"
         if self.kind == "measure":
             return {"percent": "a percentage", "money": "an amount of money", "duration": "a duration",
-                    "age": "an age"}.get(self.value, "a figure for what is asked")
+                    "age": "an age", "average": "an average", "phone": "a phone number"}.get(self.value, "a figure for what is asked")
         return f"“{self.value}”"
 
 
@@ -121,17 +112,6 @@ def evidence_of(hit: Hit, near: list[Hit] = ()) -> Evidence:
     context = "\n".join(h.chunk.text for h in near if h.chunk.doc_id == c.doc_id and h.chunk.chunk_id != c.chunk_id)
     sentences = tuple(u.text for u in read_passage(c.text) if u.kind not in ("chart", "footnote", "boilerplate"))
     return Evidence(text=c.text, header=header, sentences=sentences, context=context, title=c.title)
-
-
-def standalone_years(text: str) -> set[str]:
-    """Years that stand for themselves, not as one end of a range such as ``2018-2022``."""
-    out = set()
-    for m in _YEAR.finditer(text):
-        before, after = text[max(0, m.start() - 30) : m.start()], text[m.end() : m.end() + 9]
-        if _RANGE_END.search(before) or _RANGE_START.match(after) or _BETWEEN.search(before):
-            continue
-        out.add(m.group(0))
-    return out
 
 
 def _words(text: str) -> set[str]:
@@ -203,21 +183,14 @@ def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[
     scope = "\n".join(f"{e.header}\n{e.text}" for e in evidence)
     body = "\n".join(e.text for e in evidence)
     if "years" in rules:
-        single = "single_year" in rules and len(ask.years) == 1
-        have = standalone_years(body) if single else set(_YEAR.findall(body))
-        titled = set(_YEAR.findall(scope))
+        have = set(_YEAR.findall(body))
+        titled = set(_YEAR.findall("\n".join(e.title for e in evidence)))
         for y in ask.years:
             if y not in have and not (y in ask.doc_years and y in titled):
-                missing.append(Lack("single_year" if y in body else "year", y))
-    if "numbers" in rules:
-        for n in ask.numbers:
-            if not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d])", scope):
-                missing.append(Lack("number", n))
+                missing.append(Lack("year", y))
     if "names" in rules:
         words = _words(scope + "\n" + "\n".join(e.context for e in evidence))
         missing += [Lack("name", n) for n in ask.names if not name_present(n, words)]
-    if "statistic" in rules and ask.statistic and not _STATISTIC[ask.statistic].search(body):
-        missing.append(Lack("statistic", ask.statistic))
     if "measure" in rules and ask.quantity and not any(answers_measure(ask, e, rules) for e in evidence):
         missing.append(Lack("measure", ask.measure or ""))
     return missing

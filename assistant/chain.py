@@ -56,6 +56,8 @@ class Assistant:
         backend: str | None = None,
         min_strength: float = MIN_STRENGTH,
         rules: frozenset = RULES,
+        judge=None,
+        judge_threshold: float = 0.5,
         **backend_opts,
     ):
         self.settings = settings or Settings()
@@ -63,6 +65,10 @@ class Assistant:
         self.backend_opts = backend_opts
         self.min_strength = min_strength
         self.rules = rules
+        # optional model judge: ``judge.p_yes(question, passages) -> P(the passages answer it)``, asked
+        # only when the rules admit the question, so it can only add refusals
+        self.judge = judge
+        self.judge_threshold = judge_threshold
         self._retriever = None
         self._answerer = None
 
@@ -135,6 +141,10 @@ class Assistant:
     def gate_step(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
         verdict = assess(read_question(turn.query.text), turn.hits, DEPTH, self.min_strength, self.rules)
+        if self.judge is not None and verdict.answerable:
+            passages = [turn.hits[i].chunk.text for i in verdict.admissible][: turn.query.k]
+            verdict.judge = float(self.judge.p_yes(turn.query.text, passages))
+            verdict.answerable = verdict.judge >= self.judge_threshold
         return replace(turn, verdict=verdict, timings={**turn.timings, "gate_ms": _ms(t0)})
 
     def refusal(self, turn: Turn) -> Answer:
@@ -167,7 +177,8 @@ class Assistant:
         if turn.verdict is not None:
             v = turn.verdict
             ans.gate = {"answerable": v.answerable, "strength": round(v.strength, 4), "admissible": list(v.admissible),
-                        **{k: round(x, 4) for k, x in v.signals.items()}}
+                        **{k: round(x, 4) for k, x in v.signals.items()},
+                        **({"judge": round(v.judge, 4)} if v.judge is not None else {})}
         return ans
 
     def prepare(self):

@@ -62,8 +62,45 @@ def rewrite(question: str, previous: str) -> str:
         for i, y in enumerate(old):  # "in 2021" -> "in 2020"; a range's ends each take a new year
             out = re.sub(rf"(?<!\d){y}(?!\d)", years[min(i, len(years) - 1)], out)
         return out
+    swapped = _swap_head(q, prev)
+    if swapped:
+        return swapped
     own = q.rstrip(" ?.!")
     return f"{own} ({prev.rstrip(' ?.!')})?"
+
+
+_FRAGMENT = re.compile(r"^\s*(?:and|but|or)?\s*(?:what|how) about\s+(?:the\s+)?(.+?)\s*\??\s*$|^\s*and\s+(?:for\s+)?(?:the\s+)?(.+?)\s*\?\s*$", re.I)
+
+
+def _swap_head(question: str, prev: str) -> str | None:
+    """ "What about labor trafficking?" after "... risk factors for sex trafficking ...": the same head
+    noun with another modifier replaces its namesake in the previous question."""
+    m = _FRAGMENT.match(question)
+    if not m:
+        return None
+    frag = (m.group(1) or m.group(2) or "").strip()
+    words = frag.split()
+    if not 1 < len(words) <= 4 or _YEAR.search(frag):
+        return None
+    head = words[-1].lower()
+    found = re.search(rf"\b{re.escape(head)}\b", prev, re.I)
+    if not found:
+        return None
+    start = found.start()
+    for _ in range(len(words) - 1):  # take over as many modifiers as the fragment brings, never a function word
+        before = re.search(r"([\w’'-]+)\s+$", prev[:start])
+        if not before or before.group(1).lower() in _FUNCTION or not before.group(1)[0].isalpha():
+            break
+        start = before.start(1)
+    if start == found.start():
+        return None  # the head has no modifier to replace: "and loans?" after "... loans ..." adds nothing
+    return prev[:start] + frag + prev[found.end() :]
+
+
+_FUNCTION = frozenset(
+    "the a an of for in on at to by with from and or about among between during since than as its their his her "
+    "this that these those what which who how many much".split()
+)
 
 
 def standalone(question: str, history: Sequence[tuple[str, str]] | None) -> str:

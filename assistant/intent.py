@@ -16,19 +16,24 @@ from .terms import STOP, terms
 
 _QUANTITY = re.compile(
     r"\bhow (?:many|much|often|big|large|long|old)\b|\bwhat (?:share|proportion|percentage|per ?cent|number|amount|"
-    r"fraction|rate|portion|age)\b|\b(?:number|share|proportion|percentage) of\b",
+    r"fraction|rate|portion|age)\b|\b(?:number|share|proportion|percentage|amount|sum) of\b",
     re.I,
 )
 _PERCENT = re.compile(r"\b(?:share|proportion|percentage|per ?cent|fraction|portion|what rate)\b|%", re.I)
 _MONEY = re.compile(
     r"\b(?:how much (?:money|funding|did|does|do|was|is|were|are)|cost|costs|budget|fund(?:s|ing|ed)?|spen[dt]|"
-    r"dollars?|usd|euros?|eur|pounds|price|paid|pay|income|earn(?:ed|s|ings)?|revenue|profits?|worth|salary|wages?)\b",
+    r"dollars?|usd|euros?|eur|pounds|price|paid|pay|income|earn(?:ed|s|ings)?|revenue|profits?|worth|salary|wages?|"
+    r"money|fees?|ransom)\b",
     re.I,
 )
 _COUNT = re.compile(r"\bhow many\b|\b(?:what|the) number of\b", re.I)
 _DURATION = re.compile(r"\bhow long\b", re.I)
 _AGE = re.compile(r"\bhow old\b|\bwhat age\b|\bage\b", re.I)
-_TIME = re.compile(r"^\s*when\b|\b(?:what|which) (?:year|date|month)\b|\bsince when\b", re.I)
+_TIME = re.compile(
+    r"^\s*when (?:did|was|were|is|are|does|do|will|has|have|can|should)\b(?!.*\b(?:what|which|how)\b)"
+    r"|\b(?:what|which|in which) (?:year|date|month)\b|\bsince when\b",
+    re.I,
+)
 _DEFINITION = re.compile(
     r"^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(?!the (?:most|main|best|first|largest))"
     r"|\bwhat does\b.*\b(?:mean|stand for|refer to)\b|\bdefin(?:e|ition)\b|\bwhat is meant by\b|\bmeaning of\b",
@@ -47,10 +52,16 @@ _REASON = re.compile(r"^\s*why\b|\bwhat (?:makes|explains|causes|drives)\b|\brea
 _COMPARE = re.compile(r"\b(?:compar\w*|differ\w*|versus|vs\.?|chang\w*|grow\w*|grew|increas\w*|decreas\w*|declin\w*)\b", re.I)
 _EXAMPLES = re.compile(r"\b(?:example|scenario|story|stories|case stud\w*|anecdote|illustrat\w*)\b", re.I)
 _SOURCE = re.compile(r"\b(?:website|web site|url|link|online|contact|phone|call|hotline number|email|e-mail|address)\b", re.I)
-_STATISTIC = {
-    "average": re.compile(r"\b(?:average|mean)\b", re.I),
-    "median": re.compile(r"\bmedian\b", re.I),
-}
+_AVERAGE = re.compile(r"\b(?:average|median)\b|\b(?:the|a) mean\b|\bmean (?:age|number|length|duration|time|value|"
+                      r"income|wage|salary|score|size|amount)\b", re.I)  # "what does X mean by Y" asks for no average
+_PHONE = re.compile(r"\b(?:phone|telephone|hotline|helpline|tip ?line) numbers?\b|\bwhat number\b.*\bcall\b", re.I)
+# "which region had the largest share": the answer is a thing, not a figure
+_ENTITY = re.compile(
+    r"^\s*(?:in |for |from |among )?(?:which|what)\b(?!\s+(?:share|proportion|percentage|per ?cent|number|amount|rate|"
+    r"portion|fraction|age|year)\b)[^?]{0,80}?\b(?:largest|most|highest|lowest|biggest|smallest|greatest|fewest|least)\b",
+    re.I,
+)
+
 # "how many (of the) X ...", "the number of X": X is what is counted
 _COUNTED = re.compile(r"\b(?:how many|how much|number of|numbers of)\s+(?:of\s+)?(?:the\s+|its\s+|their\s+)?", re.I)
 _PHRASE_END = frozenset(
@@ -76,9 +87,8 @@ _DOC_YEAR = re.compile(
 class Ask:
     """What a question asks for and what any answer to it must contain."""
 
-    kind: str = "other"  # quantity | definition | list | reason | time | other
-    measure: str | None = None  # for quantity: percent | money | count | duration | age | None (any figure)
-    statistic: str | None = None  # "average" or "median"
+    kind: str = "other"  # quantity | contact | definition | list | reason | time | other
+    measure: str | None = None  # percent | money | count | duration | age | average | phone | None (any figure)
     comparison: bool = False  # two years, a change, a comparison: may draw on several passages
     years: tuple[str, ...] = ()
     doc_years: tuple[str, ...] = ()  # those of ``years`` that name a document
@@ -91,7 +101,8 @@ class Ask:
 
     @property
     def quantity(self) -> bool:
-        return self.kind == "quantity"
+        """The answer must state a figure (or, for a contact question, a number to call)."""
+        return self.kind in ("quantity", "contact")
 
 
 def read_question(question: str) -> Ask:
@@ -103,10 +114,9 @@ def read_question(question: str) -> Ask:
     return Ask(
         kind=kind_of(question),
         measure=measure_of(question),
-        statistic=next((k for k, rx in _STATISTIC.items() if rx.search(question)), None),
         comparison=len(years) > 1 or bool(_COMPARE.search(question)),
         years=years,
-        doc_years=tuple(dict.fromkeys(_DOC_YEAR.findall(question))),
+        doc_years=doc_years(question),
         numbers=numbers,
         names=names_in(question),
         focus=frozenset(terms(question)),
@@ -117,7 +127,9 @@ def read_question(question: str) -> Ask:
 
 
 def kind_of(question: str) -> str:
-    if _QUANTITY.search(question):
+    if _PHONE.search(question):
+        return "contact"
+    if (_QUANTITY.search(question) or _AVERAGE.search(question)) and not _ENTITY.search(question):
         return "quantity"
     if _TIME.search(question):
         return "time"
@@ -131,8 +143,12 @@ def kind_of(question: str) -> str:
 
 
 def measure_of(question: str) -> str | None:
-    """The kind of figure a quantity question wants."""
-    if not _QUANTITY.search(question):
+    """The kind of figure a question wants (a phone number for a contact question)."""
+    if _PHONE.search(question):
+        return "phone"
+    if _AVERAGE.search(question):
+        return "average"
+    if not _QUANTITY.search(question) or _ENTITY.search(question):
         return None
     if _DURATION.search(question):
         return "duration"
@@ -140,11 +156,24 @@ def measure_of(question: str) -> str | None:
         return "percent"
     if _COUNT.search(question):
         return "count"
-    if re.search(r"\bhow much\b", question, re.I) and _MONEY.search(question):
+    if _MONEY.search(question) and re.search(r"\bhow much\b|\bamount\b|\btotal\b|\bwhat (?:was|is|were|are) the\b", question, re.I):
         return "money"
     if _AGE.search(question):
         return "age"
     return None
+
+
+_TITLED_YEAR = re.compile(r"\b([A-Z][a-z]+|[A-Z]{2,})[’']?s?\s+((?:19|20)\d\d)\b")
+_NOT_TITLE = frozenset("in since from by during until of for to after before between through around about".split())
+
+
+def doc_years(question: str) -> tuple[str, ...]:
+    """Years that name a document: "the 2021 survey", "UNODC's 2024 Global Report", "Trafficking in Persons 2024"."""
+    out = list(_DOC_YEAR.findall(question))
+    for m in _TITLED_YEAR.finditer(question):
+        if m.group(1).lower() not in _NOT_TITLE:
+            out.append(m.group(2))
+    return tuple(dict.fromkeys(out))
 
 
 def names_in(question: str) -> tuple[str, ...]:
@@ -158,6 +187,40 @@ def names_in(question: str) -> tuple[str, ...]:
             continue
         names.append(re.sub(r"[’']s$", "", w))
     return tuple(dict.fromkeys(names))
+
+
+_PART = re.compile(
+    r"(?:[;?]\s+|,?\s+and\s+(?=(?:how|what|which|who|whom|why|when|where|whether|is|are|was|were|do|does|did|has|have)\b)|"
+    r",\s+(?=(?:how|what|which|who|why|when|where)\b))",
+    re.I,
+)
+
+
+_ASKS = re.compile(
+    r"(?:how|what|which|who|whom|whose|why|where|whether|is|are|was|were|do|does|did|has|have|can|could|should|"
+    r"when (?:did|was|were|is|are|does|do|will|has|have))\b",
+    re.I,
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The sub-questions of a two- or three-part question ("How does X define Y, and how many Z ...?").
+
+    A part must have a few words of its own; the whole question is the only part otherwise.
+    """
+    raw = [p.strip(" ,;?") for p in _PART.split(question) if p and p.strip(" ,;?")]
+    parts: list[str] = []
+    lead = ""  # a clause that is no question of its own ("When an officer meets a victim, ...") joins the next part
+    for p in raw:
+        if not _ASKS.match(p):
+            lead = f"{lead} {p}".strip()
+            continue
+        parts.append(f"{lead}, {p}" if lead else p)
+        lead = ""
+    if lead and parts:
+        parts[-1] = f"{parts[-1]} {lead}"
+    parts = [p for p in parts if len(terms(p)) >= 2]
+    return parts[:3] if len(parts) > 1 else [question]
 
 
 def counted_terms(question: str) -> tuple[str, ...]:

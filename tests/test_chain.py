@@ -7,7 +7,7 @@ import json
 import pytest
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.chain import Assistant, heuristic_standalone
+from assistant.chain import Assistant
 from assistant.cli import main as cli
 from assistant.ingest import ingest
 from assistant.lexical import lexical_dir
@@ -82,7 +82,7 @@ def test_answer_cites_supporting_sentence_and_page(bot):
     assert (c.file, c.page) == ("ppp-compendium.pdf", 2)
     s, e = c.span
     assert "12,000 employees" in c.text[s:e]
-    assert {"retrieve_ms", "answer_ms", "total_ms"} <= set(ans.timings_ms)
+    assert {"retrieve_ms", "gate_ms", "answer_ms", "verify_ms", "total_ms"} <= set(ans.timings_ms)
 
 
 def test_refuses_off_corpus_and_lists_closest(bot):
@@ -100,13 +100,29 @@ def test_prompt_injection_in_a_passage_changes_nothing_for_extractive(bot):
 
 
 def test_follow_up_uses_the_conversation(bot):
-    assert heuristic_standalone("What about their wages?", [("Which platforms removed ads?", "...")]).endswith(
-        "(context: Which platforms removed ads?)"
-    )
     first = bot.ask("Which online platforms removed advertisements linked to exploitation?")
     follow = bot.ask("How did they cooperate with police?", history=[(first.question, first.text)])
     assert "platforms" in follow.standalone_question.lower()
     assert follow.citations[0].file == "ppp-compendium.pdf" and follow.citations[0].page == 3
+    assert "referral procedures" in follow.text
+
+
+def test_the_gate_and_the_verifier_apply_to_every_backend(bot, settings):
+    """An LLM backend is refused by the same gate before any model call, and its unsupported sentences are removed."""
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    model = FakeListChatModel(responses=[
+        "The training reached 12,000 employees across 300 hotels [1]. It also trained 9,000 pilots on every airline [1].",
+        "(a second reply: only there so that the model's call count shows)",
+    ])
+    llm = Assistant(settings, backend="fake", chat_model=model)
+    near_miss = llm.ask("How many employees did the hotel training reach in 2023?")
+    assert near_miss.refused and "2023" in near_miss.text and model.i == 0  # the model was never called
+    ans = llm.ask("How many employees did the hotel training reach?")
+    assert not ans.refused and model.i == 1
+    assert ans.text == "The training reached 12,000 employees across 300 hotels [1]."
+    assert ans.unsupported == ["It also trained 9,000 pilots on every airline."]
+    assert [c.supported for c in ans.citations] == [True] and ans.gate["answerable"] is True
 
 
 def test_stream_yields_text_then_answer(bot):
@@ -161,3 +177,23 @@ def test_frame_free_rerank_prefers_what_is_asked_over_the_report_naming_itself(e
 
     ortho = np.zeros_like(q)
     assert frame_free_scores(q, [a], [ortho])[0] == pytest.approx(plain[0], abs=1e-5)
+
+
+def test_an_optional_judge_can_only_add_refusals(bot, settings):
+    class Judge:
+        def __init__(self, p):
+            self.p, self.calls = p, 0
+
+        def p_yes(self, question, passages):
+            self.calls += 1
+            assert passages and all(isinstance(p, str) for p in passages)
+            return self.p
+
+    doubtful = Judge(0.1)
+    ans = Assistant(settings, judge=doubtful).ask("How many employees did the hotel training reach?")
+    assert ans.refused and doubtful.calls == 1 and ans.gate["judge"] == 0.1
+    sure = Judge(0.9)
+    assert not Assistant(settings, judge=sure).ask("How many employees did the hotel training reach?").refused
+    # a question the rules refuse never reaches the judge
+    assert Assistant(settings, judge=sure).ask("How many employees did the hotel training reach in 2023?").refused
+    assert sure.calls == 1

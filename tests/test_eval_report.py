@@ -79,7 +79,7 @@ def test_report_tables_escaping_and_plots(tmp_path, records):
     path = write_report(tmp_path, _metrics(records), records, gold_text=lambda rec, f, p: f"Gold text of {f} p{p} <i>x</i>")
     html = path.read_text(encoding="utf-8")
     # metric table with the overall values
-    assert '<table class="metrics">' in html and "recall@5" in html and "MRR" in html
+    assert '<table class="metrics">' in html and "hit rate@5" in html and "MRR" in html
     assert re.search(r"<th>MRR</th><td class=\"num\">0\.750</td>", html)
     assert '<table class="per-tag">' in html and "<th>unanswerable</th>" in html
     assert "FAIL" in html and "FAILED" in html

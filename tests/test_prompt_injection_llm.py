@@ -15,6 +15,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from assistant.answerers.base import REFUSAL_TEXT
+from assistant.answerers.verify import verify_answer
 from assistant.answerers.llm import LLMAnswerer
 from assistant.answerers.prompts import ANSWER_PROMPT, SYSTEM_PROMPT
 from assistant.records import Chunk, Hit
@@ -63,7 +64,7 @@ def make_hits() -> list[Hit]:
 
 def run(reply: str, question: str = "How do traffickers recruit?") -> tuple[RecordingChatModel, Any]:
     model = RecordingChatModel(replies=[reply])
-    answer = LLMAnswerer(model, name="fake").answer(question, make_hits())
+    answer = verify_answer(LLMAnswerer(model, name="fake").answer(question, make_hits()))  # as the chain does
     return model, answer
 
 

@@ -26,10 +26,10 @@ import math
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..answerability import states_measure
-from ..intent import Ask, read_question
+from ..intent import Ask, question_parts, read_question
 from ..reading import Unit, quoted, read_passage
 from ..records import Answer, Citation, Hit
 from ..terms import terms
@@ -43,6 +43,10 @@ _WHEN = re.compile(r"\b(?:19|20)\d\d\b|\b(?:january|february|march|april|may|jun
                    r"november|december)\b", re.I)
 
 
+UNIT_CHARS = 240  # what of a unit is embedded
+VECTOR_CACHE = 4096  # unit vectors kept between questions
+
+
 @dataclass
 class Candidate:
     hit_index: int
@@ -54,6 +58,7 @@ class Candidate:
     relevance: float = 0.0  # to the question, from the unit alone (0..1)
     fit: float = 0.0  # how well it fits the kind of question (0..1)
     score: float = 0.0  # the selection order
+    per_part: list = field(default_factory=list)  # (relevance, score) for each further part of the question
 
     @property
     def text(self) -> str:
@@ -68,15 +73,17 @@ class ExtractiveAnswerer:
     def __init__(
         self,
         embedder=None,
-        max_passages: int = 3,
+        max_passages: int = 2,
         depth: int = 4,
         max_words: int = 120,
-        max_units: int = 4,
+        max_units: int = 6,
         dense_weight: float = 0.6,
-        fit_weight: float = 0.25,
-        rank_prior: float = 0.3,
+        fit_weight: float = 0.15,
+        rank_prior: float = 0.6,
         min_relevance: float = 0.2,
-        ratio: float = 0.6,
+        ratio: float = 0.4,
+        new_passage_ratio: float = 0.6,
+        fill_opens: bool = True,
         redundancy: float = 0.8,
     ):
         self.embedder = embedder
@@ -89,7 +96,10 @@ class ExtractiveAnswerer:
         self.rank_prior = rank_prior
         self.min_relevance = min_relevance
         self.ratio = ratio  # a supporting unit is at least this share of the lead's relevance
+        self.new_passage_ratio = new_passage_ratio  # ... and this share when it opens another passage
+        self.fill_opens = fill_opens  # may a completing sentence open another passage (parts always may)
         self.redundancy = redundancy
+        self._vectors: dict[str, object] = {}  # unit text -> vector, oldest first
 
     # -- reading ------------------------------------------------------------------------
     def candidates(self, hits: list[Hit], ask: Ask) -> list[Candidate]:
@@ -124,53 +134,82 @@ class ExtractiveAnswerer:
         return 0.0
 
     def score(self, question: str, ask: Ask, cands: list[Candidate]) -> None:
-        q = list(dict.fromkeys(terms(question)))
+        """Each unit's relevance to (part of) the question, its fit to the kind asked, and its score."""
         for c in cands:
             c.terms = frozenset(terms(c.text))
+        parts = question_parts(question)
+        asks = [ask] + [read_question(p) for p in parts[1:]] if len(parts) > 1 else [ask]
+        texts = [question] + (parts if len(parts) > 1 else [])
+        dense = self._dense(texts, cands)
         n = max(len(cands), 1)
-        idf = {t: math.log(1 + n / (1 + sum(t in c.terms for c in cands))) for t in q}
-        total = sum(idf.values()) or 1.0
-        for c in cands:
-            c.lexical = sum(idf[t] for t in q if t in c.terms) / total
-        if self.embedder is not None and cands:
-            import numpy as np
-
-            # a unit's first ~60 words carry its meaning; longer rows and lists only cost time
-            vecs = self.embedder.encode([question] + [c.text[:400] for c in cands])
-            sims = vecs[1:] @ vecs[0]
-            for c, s in zip(cands, sims):
-                c.dense = float(np.clip(s, 0.0, 1.0))
         w = self.dense_weight if self.embedder is not None else 0.0
         for c in cands:
-            c.relevance = w * c.dense + (1 - w) * c.lexical
-            c.fit = self.fit(c, ask)
-            c.score = c.relevance + self.fit_weight * c.fit + self.rank_prior / (2 + c.hit_index)
+            c.per_part = []
+        for j, text in enumerate(texts):
+            q = list(dict.fromkeys(terms(text)))
+            idf = {t: math.log(1 + n / (1 + sum(t in c.terms for c in cands))) for t in q}
+            total = sum(idf.values()) or 1.0
+            part_ask = ask if j == 0 else read_question(text)
+            for i, c in enumerate(cands):
+                lexical = sum(idf[t] for t in q if t in c.terms) / total
+                relevance = w * float(dense[j, i]) + (1 - w) * lexical
+                fit = self.fit(c, part_ask)
+                score = relevance + self.fit_weight * fit + self.rank_prior / (2 + c.hit_index)
+                if j == 0:
+                    c.relevance, c.fit, c.score = relevance, fit, score
+                else:
+                    c.per_part.append((relevance, score))
+
+    def _dense(self, texts: list[str], cands: list[Candidate]):
+        import numpy as np
+
+        if self.embedder is None or not cands:
+            return np.zeros((len(texts), len(cands)), dtype=np.float32)
+        # a unit's first ~40 words carry its meaning; longer rows and lists only cost time. Units
+        # recur across questions (a conversation keeps reading the same passages): vectors are cached
+        keys = [c.text[:UNIT_CHARS] for c in cands]
+        todo = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        vecs = np.asarray(self.embedder.encode(texts + todo), dtype=np.float32)
+        for k, v in zip(todo, vecs[len(texts) :]):
+            if len(self._vectors) >= VECTOR_CACHE:
+                self._vectors.pop(next(iter(self._vectors)))
+            self._vectors[k] = v
+        units = np.stack([self._vectors[k] for k in keys])
+        return np.clip(vecs[: len(texts)] @ units.T, 0.0, 1.0)
 
     def select(self, ask: Ask, cands: list[Candidate]) -> list[Candidate]:
+        """The lead, then the best unit for each further part of the question, then what completes them."""
         ranked = sorted((c for c in cands if c.relevance >= self.min_relevance), key=lambda c: -c.score)
         if not ranked:
             return []
         lead = ranked[0]
         chosen = [lead]
-        covered = set(lead.terms)
         words = _words(lead.text)
+
+        def fits(c: Candidate) -> bool:
+            passages = {o.hit_index for o in chosen}
+            if c.hit_index not in passages and len(passages) >= self.max_passages:
+                return False
+            if any(_inside(c, o) for o in chosen) or any(_overlap(c.terms, o.terms) >= self.redundancy for o in chosen):
+                return False
+            return words + _words(c.text) <= self.max_words or len(chosen) == 1 and c.per_part
+
+        for j in range(len(lead.per_part)):  # each further part of a multi-part question gets its own best unit
+            best = max((c for c in cands if c not in chosen and c.per_part[j][0] >= self.min_relevance),
+                       key=lambda c: c.per_part[j][1], default=None)
+            if best is not None and fits(best):
+                chosen.append(best)
+                words += _words(best.text)
         for c in ranked[1:]:
             if len(chosen) >= self.max_units:
                 break
-            if c.relevance < self.ratio * lead.relevance:
-                continue
-            passages = {o.hit_index for o in chosen}
-            if c.hit_index not in passages and len(passages) >= self.max_passages:
-                continue
-            if any(_inside(c, o) for o in chosen) or any(_overlap(c.terms, o.terms) >= self.redundancy for o in chosen):
-                continue
-            adds = (set(ask.focus) & c.terms) - covered
-            if not adds and not (ask.kind == "quantity" and c.fit == 1.0 and lead.fit < 1.0):
-                continue  # it repeats what the answer already says about the question
-            if words + _words(c.text) > self.max_words:
+            opens = c.hit_index not in {o.hit_index for o in chosen}
+            if opens and not self.fill_opens:
+                continue  # completing sentences come from the passages already quoted
+            floor = (self.new_passage_ratio if opens else self.ratio) * lead.relevance
+            if c in chosen or c.relevance < floor or not fits(c):
                 continue
             chosen.append(c)
-            covered |= c.terms
             words += _words(c.text)
         return chosen
 

@@ -22,7 +22,7 @@ from ..records import Answer, Hit
 from .backends import BACKENDS, as_backend_error, endpoint_of, make_chat_model
 from .base import REFUSAL_TEXT
 from .prompts import ANSWER_PROMPT, CONDENSE_PROMPT, answer_inputs, history_messages
-from .verify import cite
+from .verify import cite, uncited
 
 
 class LLMAnswerer:
@@ -101,6 +101,7 @@ class LLMAnswerer:
             hits=list(hits),
             timings_ms=timings,
             backend=self.name,
+            unsupported=[] if citations else uncited(raw),  # an answer citing nothing is refused
         )
 
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:

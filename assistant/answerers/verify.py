@@ -151,6 +151,12 @@ def needs_citation(sentence: str) -> bool:
 # ------------------------------------------------------------------------- steps
 
 
+def uncited(text: str) -> list[str]:
+    """The sentences of a model's answer that cite nothing but would need a citation."""
+    clean, _ = renumber((text or "").strip(), 0)
+    return [strip_markers(s) for s in answer_sentences(clean) if needs_citation(strip_markers(s))]
+
+
 def cite(text: str, hits: Sequence[Hit]) -> tuple[str, list[Citation]]:
     """A model's raw answer as clean text with ``[1]..[m]`` markers and the citations they name.
 
@@ -160,7 +166,7 @@ def cite(text: str, hits: Sequence[Hit]) -> tuple[str, list[Citation]]:
     """
     clean, order = renumber((text or "").strip(), len(hits))
     if not order:
-        return (clean if not is_refusal(clean) else REFUSAL_TEXT), []
+        return REFUSAL_TEXT, []
     cited_hits = [hits[n - 1] for n in order]
     spans: dict[int, tuple[float, tuple[int, int]]] = {}
     for sent in answer_sentences(clean):
@@ -215,8 +221,7 @@ def postprocess(
 ) -> tuple[str, list[Citation], list[str]]:
     """:func:`cite` then :func:`verify_answer`: ``(text, citations, unsupported_sentences)``."""
     clean, citations = cite(text, hits)
-    uncited = [s for s in answer_sentences(clean) if not cited_numbers(s) and needs_citation(strip_markers(s))]
     if not citations:
-        return REFUSAL_TEXT, [], [strip_markers(s) for s in uncited]
+        return REFUSAL_TEXT, [], uncited(text)
     ans = verify_answer(Answer(question="", text=clean, citations=citations), embedder, lexical_threshold, embedding_threshold)
     return ans.text, ans.citations, ans.unsupported
