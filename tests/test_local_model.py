@@ -117,6 +117,23 @@ def test_local_backend_through_the_cli(tmp_path, corpus, settings, capsys):
     assert out["refused"] == (not out["citations"])
 
 
+def test_ui_offers_local_only_when_installed_and_shows_first_token_latency(tmp_path, monkeypatch):
+    from assistant.models import model_path
+    from assistant.webui import render
+    from assistant.webui.app import available_backends
+
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    monkeypatch.delenv("ASSISTANT_LOCAL_MODEL", raising=False)
+    assert "local" not in available_backends()
+    model_path().write_bytes(b"gguf")
+    has_llama = importlib.util.find_spec("llama_cpp") is not None
+    assert ("local" in available_backends()) == has_llama
+
+    line = render.timings_line({"first_token_ms": 1234.0, "llm_ms": 3000.0, "total_ms": 5678.0})
+    assert "first token 1.2 s" in line and "total 5.7 s" in line
+    assert "first token" not in render.timings_line({"total_ms": 80.0}) and render.timings_line({}) == ""
+
+
 # --------------------------------------------------------------------------- llama.cpp's OpenAI server
 
 
