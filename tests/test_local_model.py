@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from assistant.answerers import get_answerer
 from assistant.answerers.backends import make_chat_model
 from assistant.errors import BackendError
 from assistant.records import Answer, Chunk, Hit
+from tests.test_ui_api import free_port
 
 TINY_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
@@ -137,44 +137,34 @@ def test_ui_offers_local_only_when_installed_and_shows_first_token_latency(tmp_p
 # --------------------------------------------------------------------------- llama.cpp's OpenAI server
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llama_server():
     model = tiny_model()
     for mod in ("fastapi", "uvicorn", "sse_starlette", "starlette_context", "pydantic_settings"):
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"llama_cpp.server needs {mod} (pip install 'llama-cpp-python[server]')")
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "tiny",
            "--host", "127.0.0.1", "--port", str(port), "--n_threads", "2", "--n_ctx", "4096", "--n_batch", "512"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
-            try:
-                with urllib.request.urlopen(base + "/models", timeout=2) as r:
-                    models = json.load(r)
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("llama_cpp.server did not answer on /v1/models within 120 s")
-                time.sleep(0.5)
-        assert [m["id"] for m in models["data"]] == ["tiny"]
-        yield base
-    finally:
-        proc.terminate()
+    deadline = time.monotonic() + 300
+    with subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) as proc:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"llama_cpp.server exited {proc.returncode}: {proc.stderr.read()[-2000:]}")
+                try:
+                    with urllib.request.urlopen(base + "/models", timeout=2) as r:
+                        models = json.load(r)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("llama_cpp.server did not answer on /v1/models within 300 s")
+                    time.sleep(0.5)
+            assert [m["id"] for m in models["data"]] == ["tiny"]
+            yield base
+        finally:
+            proc.terminate()  # leaving the with-block waits for it to exit
 
 
 def test_openai_backend_against_a_real_llama_cpp_server(llama_server):
