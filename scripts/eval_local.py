@@ -1,6 +1,8 @@
 """`make eval-local`: the same question sets through --backend extractive and --backend local, side by side.
 
-Each backend gets an ordinary `assistant eval` run folder (results.jsonl, report.html) under OUT/;
+Each question goes through the evaluation runner's ``ask_all`` (same chain, same scoring as
+`assistant eval`), one at a time, and each backend's records are written to OUT/<backend>/results.jsonl
+as they come;
 OUT/comparison.md and comparison.json put the headline figures per set next to each other, with
 time to first token (from each answer's timings) and three answers verbatim. Needs the local
 extra and `assistant models fetch`; run it with `nice`, it takes ~7 s a question on 2 cores.
@@ -11,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,7 +82,7 @@ def comparison_markdown(table: dict, samples: list[dict], backends: list[str]) -
         lines += [f"### {set_name} ({n['n_answerable']} answerable, {n['n_unanswerable']} unanswerable)", "",
                   "| metric | " + " | ".join(backends) + " |", "| --- |" + " --- |" * len(backends)]
         for label, key, fmt in ROWS:
-            lines.append(f"| {label} | " + " | ".join(_cell(per_backend[b].get(key), fmt) for b in backends) + " |")
+            lines.append(f"| {label} | " + " | ".join(_cell(per_backend.get(b, {}).get(key), fmt) for b in backends) + " |")
         lines.append("")
     lines += ["### Answers verbatim", ""]
     for s in samples:
@@ -99,6 +102,33 @@ def pick_samples(runs: dict[str, list[dict]], backends: list[str], n: int = 3) -
             for r in chosen]
 
 
+def ask_sets(sets: list[Path], corpus: Path, backend: str, k: int, out: Path, stop_at: float | None) -> list[dict]:
+    """Each question through the evaluation runner's own ``ask_all``, one at a time, each record
+    appended to OUT/results.jsonl as it is scored: a slow model's run keeps what it finished."""
+    from assistant.chain import Assistant
+    from assistant.evaluation.questions import load_sets
+    from assistant.evaluation.runner import _ingest, ask_all, eval_settings
+
+    settings = eval_settings(corpus, None, backend)
+    _ingest(corpus, settings, prune=True, progress=False)
+    bot = Assistant(settings, backend=backend)
+    out.mkdir(parents=True, exist_ok=True)
+    records = []
+    with (out / "results.jsonl").open("w") as f:
+        queues = [list(qs.questions) for qs in load_sets(sets)]
+        order = [qu[i] for i in range(max(map(len, queues), default=0)) for qu in queues if i < len(qu)]
+        for q in order:  # round robin over the sets, so a stopped run still covers each
+            if stop_at is not None and time.monotonic() > stop_at:
+                print(f"eval-local: time is up; {backend} answered {len(records)} questions", file=sys.stderr)
+                return records
+            rec = ask_all(bot, [q], k=k, progress=False, warmup=False)[0]
+            f.write(json.dumps(rec) + "\n")
+            f.flush()
+            records.append(rec)
+            print(f"  {backend} {q.id}: {rec['latency_ms'] / 1000:.1f} s, refused={rec['refused']}", file=sys.stderr)
+    return records
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sets", nargs="*", type=Path, help="question sets (default: ../shared/evals/dev.jsonl, evals/fresh-test.jsonl)")
@@ -106,11 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default="extractive,local")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--out", type=Path, default=REPO / "evals" / "runs" / "local-vs-extractive")
+    ap.add_argument("--max-minutes", type=float, help="stop asking after this long per run (the figures cover what was asked)")
     ap.add_argument("--first", nargs=2, type=int, metavar=("ANSWERABLE", "UNANSWERABLE"),
                     help="only the first N answerable and M unanswerable questions of each set (slow machines)")
     args = ap.parse_args(argv)
-
-    from assistant.evaluation.runner import run_eval
 
     sets = args.sets or default_sets()
     if not sets or not args.corpus.is_dir():
@@ -121,12 +150,12 @@ def main(argv: list[str] | None = None) -> int:
         sets = [subset(p, *args.first, args.out / "subsets") for p in sets]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     runs, table = {}, {}
+    stop_at = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
     for b in backends:
         print(f"eval-local: --backend {b} on {', '.join(map(str, sets))}", file=sys.stderr)
-        res = run_eval(sets, corpus=args.corpus, backend=b, k=args.k, out_dir=args.out / b, progress=True)
-        runs[b] = res.records
-        for s in res.metrics["sets"]:
-            table.setdefault(s["name"], {})[b] = figures(res.records, s["name"])
+        runs[b] = ask_sets(sets, args.corpus, b, args.k, args.out / b, stop_at)
+        for name in dict.fromkeys(r["set"] for r in runs[b]):
+            table.setdefault(name, {})[b] = figures(runs[b], name)
     samples = pick_samples(runs, backends)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "comparison.json").write_text(json.dumps({"table": table, "samples": samples}, indent=2))
