@@ -24,6 +24,16 @@ log = logging.getLogger(__name__)
 
 BACKENDS = ["extractive", "ollama", "openai", "llamacpp"]
 
+
+def available_backends() -> list[str]:
+    """The Settings choices: ``local`` joins when llama-cpp-python and a fetched (or named) model are there."""
+    import importlib.util
+
+    from ..models import installed_path
+
+    has_model = bool(os.environ.get("ASSISTANT_LOCAL_MODEL")) or installed_path() is not None
+    return BACKENDS + (["local"] if has_model and importlib.util.find_spec("llama_cpp") is not None else [])
+
 EXAMPLES = [
     "What did the OSCE survey find about how participating States identify victims of trafficking?",
     "According to the OSCE survey, what are the main challenges in prosecuting trafficking cases?",
@@ -117,8 +127,8 @@ class AssistantPool:
 
     def get(self, backend: str = "", model: str = "", base_url: str = ""):
         backend = (backend or self.settings.backend or "extractive").strip().lower()
-        if backend not in BACKENDS and backend != "fake":
-            raise AssistantError(f"unknown answerer {backend!r}; choose one of: {', '.join(BACKENDS)}")
+        if backend not in BACKENDS + ["local"] and backend != "fake":
+            raise AssistantError(f"unknown answerer {backend!r}; choose one of: {', '.join(available_backends())}")
         model, base_url = (model or "").strip(), (base_url or "").strip()
         key = (backend, model, base_url) if backend != "extractive" else (backend, "", "")
         with self._lock:
@@ -209,7 +219,7 @@ def build_app(
             return
         chat = list(chat or []) + [
             {"role": "user", "content": render.escape_markdown(message)},
-            {"role": "assistant", "content": "…"},
+            {"role": "assistant", "content": render.THINKING if (backend or settings.backend) != "extractive" else "…"},
         ]
         yield chat, gr.skip(), gr.skip(), gr.skip(), ""
         answer = None
@@ -241,7 +251,8 @@ def build_app(
         }
         chat[-1] = {
             "role": "assistant",
-            "content": render.answer_markdown(answer.text, [c["n"] for c in cites], turn),
+            "content": render.answer_markdown(answer.text, [c["n"] for c in cites], turn)
+            + render.timings_line(answer.timings_ms),
         }
         panel = render.sources_html(cites, turn, message, searched=answer.standalone_question)
         yield chat, new_state, panel, None, gr.skip()
@@ -440,7 +451,8 @@ def build_app(
                 )
                 fetch_btn = gr.Button("Fetch missing reports", elem_id="fetch-button")
             with gr.Tab("Settings", id="settings-tab"):
-                backend = gr.Radio(BACKENDS, value=settings.backend if settings.backend in BACKENDS else "extractive",
+                choices = available_backends()
+                backend = gr.Radio(choices, value=settings.backend if settings.backend in choices else "extractive",
                                    label="Answerer", info="extractive needs no model server")
                 with gr.Row():
                     model = gr.Textbox(label="Model (LLM answerers)", placeholder="e.g. llama3.2, gpt-4o-mini")
