@@ -30,13 +30,13 @@ import tempfile
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 
 from .records import Chunk
+from .terms import stem_words
 
 STOPWORDS = "english"
 K1, B = 1.5, 0.75  # bm25s' defaults (method "lucene")
@@ -44,18 +44,11 @@ INDEX_FILE = "index.json"
 FORMAT = 1
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWords
-
-
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Stemmed, stopword-free tokens: the same function for chunks and queries."""
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=_stemmer(), show_progress=False, return_ids=False)
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, stemmer=stem_words, show_progress=False, return_ids=False)
 
 
 def chunk_text(c: Chunk) -> str:
