@@ -93,6 +93,7 @@ def local_answerer():
     return get_answerer("local", model_path=str(tiny_model()), max_tokens=48, n_threads=2)
 
 
+@pytest.mark.slow  # runs the local GGUF model
 def test_local_backend_streams_and_checks_markers(local_answerer):
     assert type(local_answerer.chat_model).__name__ == "ChatLlamaCpp"
     assert local_answerer.chat_model.n_batch == 512 and local_answerer.chat_model.n_ctx == 4096
@@ -101,6 +102,7 @@ def test_local_backend_streams_and_checks_markers(local_answerer):
     assert again.text == final.text and "first_token_ms" in again.timings_ms
 
 
+@pytest.mark.slow  # runs the local GGUF model
 def test_local_backend_through_the_cli(tmp_path, corpus, settings, capsys):
     from assistant.cli import main
     from assistant.ingest import ingest
@@ -169,6 +171,7 @@ def llama_server(tmp_path_factory):
             proc.terminate()  # leaving the with-block waits for it to exit
 
 
+@pytest.mark.slow  # runs the local GGUF model
 def test_openai_backend_against_a_real_llama_cpp_server(llama_server):
     answerer = get_answerer("openai", base_url=llama_server, model="tiny", max_tokens=48)
     streamed = check_streamed(list(answerer.stream(QUESTION, make_hits())), "openai")
@@ -177,6 +180,7 @@ def test_openai_backend_against_a_real_llama_cpp_server(llama_server):
     assert ans.text == streamed.text  # temperature 0 on the server: the same answer twice
 
 
+@pytest.mark.slow  # runs the local GGUF model
 def test_openai_backend_rewrites_a_follow_up_with_the_model(llama_server):
     answerer = get_answerer("openai", base_url=llama_server, model="tiny", max_tokens=32)
     history = [("How many victims did the agency identify in 2019?", "1,245 victims [1].")]
@@ -206,6 +210,7 @@ def test_judge_fences_the_passages_as_data():
     assert text.rstrip().endswith("Answer Yes or No.")
 
 
+@pytest.mark.slow  # runs the local GGUF model
 def test_judge_returns_a_probability_from_the_models_logits(judge):
     # SmolLM2-135M cannot tell these apart (measured: 0.372 answering vs 0.389 unrelated), so this test
     # checks the plumbing: a probability read from the logits (not the 0.5 fallback), deterministic,
