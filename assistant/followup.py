@@ -32,7 +32,7 @@ _REFERENCE = re.compile(
 )
 # pronouns often point inside their own question ("how do traffickers recruit their victims"):
 # they mark a follow-up only in a short question
-_PRONOUN = re.compile(r"\b(?:it|its|they|them|their|theirs|he|she|his|her|him)\b", re.I)
+_PRONOUN = re.compile(r"\b(?:it|its|they|them|their|theirs|he|she|his|her|him|there)\b", re.I)
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _ONLY_TIME = re.compile(r"^\s*(?:and|but|what about|how about|and what about)?\s*(?:in|for|during|by|of)?\s*"
                         r"(?:the\s+year\s+)?((?:19|20)\d\d)(?:\s*(?:and|or|to|-|–)\s*((?:19|20)\d\d))?\s*\??\s*$", re.I)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import json
 from pathlib import Path
 
@@ -101,22 +103,25 @@ def _chunk(cid, file, p0, p1, text):
 
 def test_answer_to_record():
     c1 = _chunk("c1", "x.pdf", 3, 3, "Nothing here.")
-    c2 = _chunk("c2", "pdf/a.pdf", 1, 2, "The answer is 42.  It spans\n two pages.")
+    c2 = replace(_chunk("c2", "pdf/a.pdf", 1, 2, "The answer is 42.  It spans\n two pages, mostly the second."),
+                 page_break=19)
     hits = [Hit(c2, 0.5, rank=2), Hit(c1, 0.9, rank=1)]  # ranks decide the order, not the list
-    cite = Citation(n=1, doc_id=c2.doc_id, file=c2.file, title="", page=1, page_label="1", section="",
-                    text=c2.text, span=(0, 17), score=0.5, chunk_id="c2")
+    cite = Citation(n=1, doc_id=c2.doc_id, file=c2.file, title="", page=2, page_label="2", section="",
+                    text=c2.text, span=(19, len(c2.text)), score=0.5, chunk_id="c2")
     ans = Answer(question="q", text="It is 42 [1].", citations=[cite], hits=hits)
     passages = hits_to_passages(ans.hits)
     assert [p.file for p in passages] == ["x.pdf", "pdf/a.pdf"]
+    # a passage across a page break is scored on the page holding most of its text, not on both
+    assert [(p.page_start, p.page_end) for p in passages] == [(3, 3), (2, 2)]
     cited = answer_citations(ans)
-    assert cited[0].page == 1 and cited[0].page_end == 2  # page range looked up from the hit
+    assert cited[0].page == 2 and cited[0].page_end == 2  # the page of the cited span, not the passage's range
 
     q = Question(id="q1", question="<b>q</b>", answerable=True, facts=["42"], gold=[GoldRef("pdf/a.pdf", (2,))], tags=["numeric"], set_name="s")
     rec = make_record(q, passages, ans.text, cited, False, 12.0)
     assert (rec["recall_at_1"], rec["recall_at_3"], rec["mrr"], rec["first_gold_rank"]) == (0.0, 1.0, 0.5, 2)
     assert rec["citation_precision"] == 1.0 and rec["fact_recall"] == 1.0 and rec["citation_support"] == 1.0
-    assert rec["retrieved"][1]["text"] == "The answer is 42. It spans two pages."  # whitespace collapsed
-    assert rec["citations"][0]["span_text"] == "The answer is 42."
+    assert rec["retrieved"][1]["text"] == "The answer is 42. It spans two pages, mostly the second."  # whitespace collapsed
+    assert rec["citations"][0]["span_text"] == "It spans two pages, mostly the second."
     assert rec["question"] == "<b>q</b>" and rec["set"] == "s" and rec["latency_ms"] == 12.0
     assert missing_gold([q], ["a.pdf", "other.pdf"]) == []
     assert missing_gold([q], ["b.pdf"]) == ["s/q1: gold file pdf/a.pdf is not in the corpus"]
@@ -169,8 +174,11 @@ def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
 
     o = res.overall
     assert o["n"] == 6 and o["n_page_gold"] == 4
-    # four distinctive questions over six short pages: the gold page is near the top every time
-    assert o["recall_at_10"] == 1.0 and o["recall_at_5"] >= 0.75 and o["mrr"] >= 0.5
+    # four distinctive questions over six short pages. Each retrieved passage is scored on one page,
+    # the one holding most of its text: these pages are so short that the chunker joins each to the
+    # next, so a question whose answer sits on the smaller half of such a passage is not credited
+    assert all(p["page_start"] == p["page_end"] for r in lines for p in r["retrieved"])
+    assert o["recall_at_10"] >= 0.75 and o["recall_at_5"] >= 0.75 and o["mrr"] >= 0.5
     for key in SUMMARY_KEYS:
         assert key in o
     assert 0.0 <= o["false_refusal_rate"] <= 1.0 and 0.0 <= o["refusal_rate_unanswerable"] <= 1.0
@@ -199,6 +207,6 @@ def test_run_eval_end_to_end(eval_set, tmp_path, monkeypatch, capsys):
     summary = json.loads(capsys.readouterr().out)
     for key in (*SUMMARY_KEYS, "run_dir"):
         assert key in summary
-    assert summary["recall_at_10"] == 1.0
+    assert summary["recall_at_10"] == o["recall_at_10"]  # the same store, the same ranking
     text = compare_text(run, summary["run_dir"])
-    assert "recall@5" in text and "Questions whose outcome changed" in text
+    assert "hit rate@5" in text and "Questions whose outcome changed" in text
