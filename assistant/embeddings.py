@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from .config import BUNDLED_MODEL, Settings
-from .errors import LoadError
 
 if TYPE_CHECKING:
     import numpy as np

@@ -138,7 +138,6 @@ class ExtractiveAnswerer:
         for c in cands:
             c.terms = frozenset(terms(c.text))
         parts = question_parts(question)
-        asks = [ask] + [read_question(p) for p in parts[1:]] if len(parts) > 1 else [ask]
         texts = [question] + (parts if len(parts) > 1 else [])
         dense = self._dense(texts, cands)
         n = max(len(cands), 1)
