@@ -12,6 +12,7 @@ import pytest
 from assistant.ingest import ingest
 from assistant.lexical import LexicalIndex, Segment, chunk_text, lexical_dir, sync, tokenize
 from assistant.records import Chunk
+from assistant.terms import stem_words
 from assistant.store import Store
 
 WORDS = (
@@ -37,17 +38,11 @@ def make_chunks(n_docs: int, per_doc: int, seed: int = 0) -> list[Chunk]:
 def reference(chunks: list[Chunk], query: str, n: int) -> list[tuple[str, float]]:
     """A from-scratch bm25s index over all chunks (what the index was before segments)."""
     bm = bm25s.BM25()
-    bm.index(bm25s.tokenize([chunk_text(c) for c in chunks], stopwords="english", stemmer=None, show_progress=False),
+    bm.index(bm25s.tokenize([chunk_text(c) for c in chunks], stopwords="english", stemmer=stem_words, show_progress=False),
              show_progress=False)
-    ids, scores = bm.retrieve(bm25s.tokenize([query], stopwords="english", stemmer=None, show_progress=False),
+    ids, scores = bm.retrieve(bm25s.tokenize([query], stopwords="english", stemmer=stem_words, show_progress=False),
                               k=n, show_progress=False)
     return [(chunks[int(i)].chunk_id, float(s)) for i, s in zip(ids[0], scores[0]) if s > 0]
-
-
-@pytest.fixture
-def no_stemmer(monkeypatch):
-    """Compare with bm25s on the same tokens (stemming is orthogonal to scoring)."""
-    monkeypatch.setattr("assistant.lexical._stemmer", lambda: None)
 
 
 QUERIES = ["forced begging of children", "hotel training hotline", "passport confiscation wages debt bondage",
@@ -61,7 +56,7 @@ def assert_same_ranking(ours, ref):
         assert a == b or sa == pytest.approx(sb, rel=1e-4)
 
 
-def test_scores_equal_a_from_scratch_bm25s_index(no_stemmer):
+def test_scores_equal_a_from_scratch_bm25s_index():
     chunks = make_chunks(6, 25)
     index = LexicalIndex.build(chunks, "fp")
     assert len(index.segments) == 6
@@ -72,7 +67,7 @@ def test_scores_equal_a_from_scratch_bm25s_index(no_stemmer):
         assert_same_ranking(ours, ref)
 
 
-def test_add_and_remove_equal_a_rebuild(no_stemmer):
+def test_add_and_remove_equal_a_rebuild():
     chunks = make_chunks(5, 20, seed=1)
     index = LexicalIndex.build([c for c in chunks if c.doc_id != "d4"], "fp")
     index.add_document("d4", "sha4", [c for c in chunks if c.doc_id == "d4"])
@@ -86,7 +81,7 @@ def test_add_and_remove_equal_a_rebuild(no_stemmer):
         assert_same_ranking([(c.chunk_id, s) for c, s in got], reference(rest, q, 10))
 
 
-def test_restrictions_keep_global_statistics(no_stemmer):
+def test_restrictions_keep_global_statistics():
     chunks = make_chunks(4, 15, seed=2)
     index = LexicalIndex.build(chunks, "fp")
     q = "hotel training hotline"
