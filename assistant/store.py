@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from .config import CHUNKER_VERSION, Settings
 from .errors import AssistantError, StoreMismatchError
 from .records import Chunk
 
+ENCODER_KEYS = ("embedding_model", "embedding_runtime", "embedding_precision")
+GENERATION_ID = "__generation__"  # manifest record rewritten by every commit: a cheap change marker
 _CLIENTS: dict[str, Any] = {}
 _CLIENTS_LOCK = threading.Lock()
 
@@ -54,6 +57,10 @@ def _client(settings: Settings):
         return _CLIENTS[key]
 
 
+def _encoder_text(meta: dict) -> str:
+    return " / ".join(str(meta.get(k)) for k in ENCODER_KEYS)
+
+
 def _batches(seq: list, n: int):
     for i in range(0, len(seq), n):
         yield seq[i : i + n]
@@ -66,6 +73,7 @@ class Store:
         self.settings = settings or Settings()
         self._chunks = None
         self._docs = None
+        self._cache: tuple[str, list[dict[str, Any]], str] | None = None  # (generation, documents, fingerprint)
 
     # -- location ---------------------------------------------------------------------
     @property
@@ -105,9 +113,11 @@ class Store:
             return self._chunks
         name = self.settings.collection
         if create:
+            from .embeddings import encoder_meta
+
             meta = {
                 "hnsw:space": "cosine",
-                "embedding_model": model or self.settings.embedding_model,
+                **encoder_meta(model or self.settings.embedding_model),
                 "dimension": int(dimension or 0),
                 "chunker_version": CHUNKER_VERSION,
             }
@@ -124,13 +134,14 @@ class Store:
         return col
 
     def _check(self, meta: dict, model: str | None, dimension: int | None) -> None:
-        from .embeddings import model_label
+        from .embeddings import LEGACY_ENCODER, encoder_meta
 
-        want = model_label(model or self.settings.embedding_model)
-        have = meta.get("embedding_model")
+        want = encoder_meta(model or self.settings.embedding_model)
         problems = []
-        if have and have != want:
-            problems.append(f"embedding model {have!r} (configured: {want!r})")
+        if meta.get("embedding_model"):
+            have = {k: meta.get(k) or LEGACY_ENCODER.get(k) for k in ENCODER_KEYS}
+            if have != want:
+                problems.append(f"encoder {_encoder_text(have)} (configured: {_encoder_text(want)})")
         if dimension and meta.get("dimension") and int(meta["dimension"]) != int(dimension):
             problems.append(f"dimension {meta['dimension']} (configured model: {dimension})")
         if meta.get("chunker_version") and str(meta["chunker_version"]) != CHUNKER_VERSION:
@@ -150,17 +161,31 @@ class Store:
         return self._docs
 
     # -- manifest ---------------------------------------------------------------------
+    def generation(self) -> str | None:
+        """The manifest's change marker: one record read, whatever the library's size."""
+        got = self.docs_collection().get(ids=[GENERATION_ID], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return str(metas[0].get("generation")) if metas and metas[0] else None
+
     def documents(self) -> list[dict[str, Any]]:
-        """Committed documents, sorted by file."""
+        """Committed documents, sorted by file (re-read only when the generation changed)."""
         if not self.exists():
             return []
+        gen = self.generation()
+        if gen is not None and self._cache is not None and self._cache[0] == gen:
+            return [dict(d) for d in self._cache[1]]
         got = self.docs_collection().get(include=["metadatas"])
         docs = []
         for doc_id, meta in zip(got["ids"], got["metadatas"]):
+            if doc_id == GENERATION_ID or (meta or {}).get("deleted"):
+                continue
             d = dict(meta or {})
             d["doc_id"] = doc_id
             docs.append(d)
-        return sorted(docs, key=lambda d: d.get("file", ""))
+        docs.sort(key=lambda d: d.get("file", ""))
+        if gen is not None:
+            self._cache = (gen, [dict(d) for d in docs], self._fingerprint(docs))
+        return docs
 
     def manifest(self, docs: list[dict] | None = None) -> dict[str, dict[str, Any]]:
         return {d["doc_id"]: d for d in (self.documents() if docs is None else docs)}
@@ -168,16 +193,30 @@ class Store:
     def fingerprint(self, docs: list[dict] | None = None) -> str:
         """Changes whenever any committed document changes: keys caches such as the lexical index."""
         docs = self.documents() if docs is None else docs
+        if self._cache is not None and docs == self._cache[1]:
+            return self._cache[2]
+        return self._fingerprint(docs)
+
+    def _fingerprint(self, docs: list[dict]) -> str:
         items = sorted((d["doc_id"], d.get("sha256", "")) for d in docs)
         meta = {}
         if docs or self.exists():
             meta = dict(self.chunks_collection().metadata or {})
-        raw = json.dumps([items, meta.get("embedding_model"), meta.get("chunker_version")])
+        raw = json.dumps([items] + [meta.get(k) for k in ENCODER_KEYS] + [meta.get("chunker_version")])
         return hashlib.sha1(raw.encode()).hexdigest()
+
+    def _write_manifest(self, doc_id: str, meta: dict[str, Any], document: str) -> None:
+        """Upsert one manifest record and a new generation in one call (one transaction)."""
+        self.docs_collection().upsert(
+            ids=[doc_id, GENERATION_ID],
+            embeddings=[[0.0], [0.0]],
+            metadatas=[meta, {"generation": uuid.uuid4().hex}],
+            documents=[document, ""],
+        )
 
     def commit_document(self, doc_id: str, meta: dict[str, Any]) -> None:
         clean = {k: v for k, v in meta.items() if v is not None}
-        self.docs_collection().upsert(ids=[doc_id], embeddings=[[0.0]], metadatas=[clean], documents=[clean["file"]])
+        self._write_manifest(doc_id, clean, clean["file"])
 
     # -- chunks -----------------------------------------------------------------------
     def add_chunks(self, chunks: list[Chunk], vectors, doc_sha: str, batch: int = 256) -> None:
@@ -190,11 +229,11 @@ class Store:
                 metadatas=[{**chunks[i].metadata(), "doc_sha": doc_sha} for i in part],
             )
 
-    def get_chunks(self, doc_id: str | None = None) -> list[Chunk]:
+    def get_chunks(self, doc_id: str | None = None, docs: list[dict] | None = None) -> list[Chunk]:
         """Committed chunks (of one document, or all), in document order."""
         if not self.exists():
             return []
-        manifest = self.manifest()
+        manifest = self.manifest(docs)
         where = {"doc_id": doc_id} if doc_id else None
         got = self.chunks_collection().get(where=where, include=["documents", "metadatas"])
         out = []
@@ -204,13 +243,26 @@ class Store:
                 out.append(Chunk.from_metadata(text, meta))
         return sorted(out, key=lambda c: (c.file, c.index))
 
-    def collect_garbage(self) -> int:
-        """Delete chunks that belong to no committed document version (left by a crash or a replace)."""
+    def collect_garbage(self, doc_ids=None) -> int:
+        """Delete chunks that belong to no committed document version (left by a crash or a replace).
+
+        ``doc_ids`` limits the sweep to those documents (after replacing them). Without it, a
+        chunk count equal to the manifest's total means there is nothing to sweep, which keeps
+        the check cheap for a large library.
+        """
         if not self.exists():
             return 0
         manifest = self.manifest()
         col = self.chunks_collection()
-        got = col.get(include=["metadatas"])
+        where = None
+        if doc_ids is not None:
+            ids = sorted(set(doc_ids))
+            if not ids:
+                return 0
+            where = {"doc_id": {"$in": ids}}
+        elif col.count() == sum(int(d.get("chunks", 0)) for d in manifest.values()):
+            return 0
+        got = col.get(where=where, include=["metadatas"])
         stale = [
             cid
             for cid, meta in zip(got["ids"], got["metadatas"])
@@ -221,7 +273,12 @@ class Store:
         return len(stale)
 
     def delete_document(self, file_or_id: str) -> bool:
-        """Remove a document (by its file or doc id): manifest first, so it vanishes at once."""
+        """Remove a document (by its file or doc id).
+
+        A tombstone and a new generation are committed together first, so the document vanishes
+        at once for every reader; its chunks and then the tombstone are removed after (a crash in
+        between leaves chunks that ``collect_garbage`` removes).
+        """
         target = None
         for d in self.documents():
             if file_or_id in (d["doc_id"], d.get("file")):
@@ -229,8 +286,9 @@ class Store:
                 break
         if target is None:
             return False
-        self.docs_collection().delete(ids=[target["doc_id"]])
+        self._write_manifest(target["doc_id"], {"deleted": True, "file": target.get("file", "")}, "")
         self.chunks_collection().delete(where={"doc_id": target["doc_id"]})
+        self.docs_collection().delete(ids=[target["doc_id"]])
         return True
 
     def reset(self) -> None:
@@ -240,7 +298,7 @@ class Store:
                 self.client.delete_collection(name)
             except Exception:
                 pass
-        self._chunks = self._docs = None
+        self._chunks = self._docs = self._cache = None
 
     # -- queries ----------------------------------------------------------------------
     def query(self, vector, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
@@ -269,6 +327,8 @@ class Store:
             "pages": sum(int(d.get("pages", 0)) for d in docs),
             "chunks": sum(int(d.get("chunks", 0)) for d in docs),
             "embedding_model": meta.get("embedding_model", self.settings.embedding_model),
+            "embedding_runtime": meta.get("embedding_runtime"),
+            "embedding_precision": meta.get("embedding_precision"),
             "dimension": meta.get("dimension"),
             "chunker_version": meta.get("chunker_version", CHUNKER_VERSION),
             "per_document": [

@@ -56,7 +56,16 @@ def numbers_in(text: str) -> set[str]:
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def _snowball():
     import Stemmer  # PyStemmer: a required dependency
 
-    return Stemmer.Stemmer("english").stemWord
+    return Stemmer.Stemmer("english")
+
+
+def _stemmer():
+    return _snowball().stemWord
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """The same English Snowball stemmer, for a list of words (the BM25 tokenizer's hook)."""
+    return _snowball().stemWords(words)

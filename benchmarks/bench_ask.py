@@ -39,7 +39,6 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(REPO.parent / "shared" / "corpus"))
     ap.add_argument("--store", default=str(REPO / "vectorstore" / "bench-shared"))
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--warm-model", action="store_true", help="query with sentence-transformers instead of the numpy encoder")
     args = ap.parse_args()
 
     from assistant.config import Settings
@@ -52,8 +51,6 @@ def main() -> None:
     from assistant.chain import Assistant
 
     bot = Assistant(s)
-    if args.warm_model:  # sentence-transformers for queries too, for comparison
-        bot.embedder.fast_queries = False
     bot.ask("warm-up question about trafficking")
     times, parts = [], []
     for q in questions:
@@ -61,7 +58,7 @@ def main() -> None:
         ans = bot.ask(q)
         times.append((time.perf_counter() - t) * 1000)
         parts.append(ans.timings_ms)
-    encoder = "sentence-transformers" if bot.embedder._st is not None else "numpy FastEncoder"
+    encoder = bot.embedder.runtime
     print(f"warm ask (extractive, {encoder}, {len(times)} questions): median {statistics.median(times):.0f} ms, "
           f"p90 {sorted(times)[int(0.9 * len(times)) - 1]:.0f} ms, max {max(times):.0f} ms")
     for key in ("retrieve_ms", "embed_query_ms", "dense_ms", "lexical_ms", "fuse_ms", "answer_ms"):

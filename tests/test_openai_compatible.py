@@ -64,7 +64,7 @@ def test_answer_through_an_openai_compatible_server(stub):
     answerer = get_answerer("openai", base_url=stub.base_url, model="local-model")
     ans = answerer.answer("How many victims were identified in 2019?", hits)
 
-    assert len(stub.requests) == 1 and not stub.requests[0].get("stream")
+    assert len(stub.requests) == 1 and stub.requests[0].get("stream") is True  # answer() streams: first-token latency
     assert stub.requests[0]["model"] == "local-model"
     _check_request(stub.requests[0], hits)
     assert ans.text == "The agency identified 1,245 victims of trafficking in 2019 [1]. Most were recruited online [1]."

@@ -136,3 +136,25 @@ class TestStandardRetrieverSuite(RetrieversIntegrationTests):
     @property
     def retriever_query_example(self) -> str:
         return "How did banks share typologies with law enforcement?"
+
+
+def test_confidence_follows_the_signal_that_singles_out_a_passage():
+    from assistant.retriever import confidence
+
+    sharp = [9.0, 2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2]
+    flat = [0.62, 0.61, 0.60, 0.60, 0.59, 0.59, 0.58, 0.58, 0.57, 0.57]
+    assert confidence(sharp) > 2.5 > confidence(flat) > 0
+    assert confidence(flat) == pytest.approx(confidence([x * 100 + 7 for x in flat]))  # scale-free
+
+
+def test_expansion_keeps_a_passage_on_its_own_page():
+    from assistant.records import Chunk
+    from assistant.retriever import main_page, merge_with_next
+
+    base = dict(doc_id="d", file="f.pdf", title="T", section="", page_label="", n_tokens=10)
+    short = Chunk(chunk_id="a", text="The hotline received calls from", page_start=3, page_end=3, start=0, end=31, index=0, **base)
+    long_next = Chunk(chunk_id="b", text="workers in agriculture. " * 20, page_start=4, page_end=4, start=0, end=480, index=1, **base)
+    merged = merge_with_next(short, long_next)
+    assert merged is not None and main_page(merged) == 4  # mostly the next page: search() keeps the chunk as it was
+    brief_next = Chunk(chunk_id="c", text="workers in agriculture.", page_start=4, page_end=4, start=0, end=23, index=1, **base)
+    assert main_page(merge_with_next(short, brief_next)) == 3

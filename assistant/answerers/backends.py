@@ -18,12 +18,13 @@ from ..errors import BackendError
 if TYPE_CHECKING:  # pragma: no cover
     from langchain_core.language_models import BaseChatModel
 
-BACKENDS = ("ollama", "openai", "llamacpp", "fake")
+BACKENDS = ("ollama", "openai", "llamacpp", "local", "fake")
 ANSWERERS = ("extractive", *(b for b in BACKENDS if b != "fake"))  # what users choose from (CLI, Settings)
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 DEFAULT_OLLAMA_MODEL = "llama3.2"
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 LLM_EXTRA_HINT = "install the llm extra: pip install 'assistant[llm]'"
+LOCAL_EXTRA_HINT = "install the local extra: pip install 'assistant[local]' (builds llama.cpp, ~10 min)"
 
 
 def make_chat_model(
@@ -34,14 +35,14 @@ def make_chat_model(
     temperature: float = 0.0,
     **kw: Any,
 ) -> "BaseChatModel":
-    """Return the chat model for backend ``name`` (ollama, openai, llamacpp, fake).
+    """Return the chat model for backend ``name`` (ollama, openai, llamacpp, local, fake).
 
     Arguments win over the environment: ``ASSISTANT_LLM_MODEL``, ``ASSISTANT_LLM_BASE_URL`` /
     ``OPENAI_BASE_URL``, ``ASSISTANT_LLM_API_KEY`` / ``OPENAI_API_KEY``, ``OLLAMA_HOST``,
-    ``ASSISTANT_LLM_MODEL_PATH``. Extra keyword arguments go to the LangChain class.
+    ``ASSISTANT_LLM_MODEL_PATH``, ``ASSISTANT_LOCAL_MODEL``. Extra keyword arguments go to the LangChain class.
     """
     key = (name or "").strip().lower()
-    builders = {"ollama": _ollama, "openai": _openai, "llamacpp": _llamacpp, "fake": _fake}
+    builders = {"ollama": _ollama, "openai": _openai, "llamacpp": _llamacpp, "local": _local, "fake": _fake}
     if key not in builders:
         raise BackendError(f"unknown LLM backend {name!r}; choose one of: extractive, {', '.join(BACKENDS)}")
     return builders[key](model=model, base_url=base_url, api_key=api_key, temperature=temperature, **kw)
@@ -66,9 +67,9 @@ def _env(*names: str) -> str | None:
     return None
 
 
-def _require(module: str, backend: str) -> None:
+def _require(module: str, backend: str, hint: str = LLM_EXTRA_HINT) -> None:
     if importlib.util.find_spec(module) is None:
-        raise BackendError(f"the {backend} backend needs the Python package {module!r}; {LLM_EXTRA_HINT}")
+        raise BackendError(f"the {backend} backend needs the Python package {module!r}; {hint}")
 
 
 def _with_scheme(url: str) -> str:
@@ -119,10 +120,10 @@ def _openai(model, base_url, api_key, temperature, **kw):
     )
 
 
-def _llamacpp(model, base_url, api_key, temperature, model_path=None, **kw):
+def _llamacpp(model, base_url, api_key, temperature, model_path=None, backend="llamacpp", hint=LLM_EXTRA_HINT, **kw):
     if importlib.util.find_spec("llama_cpp") is None:
-        raise BackendError(f"the llamacpp backend needs llama-cpp-python, which is not installed; {LLM_EXTRA_HINT}")
-    _require("langchain_community", "llamacpp")
+        raise BackendError(f"the {backend} backend needs llama-cpp-python, which is not installed; {hint}")
+    _require("langchain_community", backend, hint)
     path = model_path or (model if model and model.lower().endswith(".gguf") else None)
     path = path or _env("ASSISTANT_LLM_MODEL_PATH")
     if not path:
@@ -133,11 +134,39 @@ def _llamacpp(model, base_url, api_key, temperature, model_path=None, **kw):
 
     kw.setdefault("n_ctx", 8192)
     kw.setdefault("max_tokens", 512)
+    kw.setdefault("n_batch", 512)  # LangChain's default of 8 reads the prompt several times slower
+    kw.setdefault("n_threads", os.cpu_count() or 1)  # llama.cpp's default is half the cores
     kw.setdefault("verbose", False)
     try:
         return ChatLlamaCpp(model_path=str(path), temperature=temperature, **kw)
     except Exception as exc:  # llama.cpp raises ValueError for unreadable / incompatible files
         raise BackendError(f"{path}: could not load the model: {_one_line(exc)}") from exc
+
+
+def local_model_path(model: str | None = None, model_path: str | None = None) -> Path:
+    """The GGUF for ``--backend local``: a path given (``--model x.gguf``, ``ASSISTANT_LOCAL_MODEL``) or the fetched model."""
+    from ..models import ModelError, installed_path, model_path as expected
+
+    given = model_path or (model if model and model.lower().endswith(".gguf") else None) or _env("ASSISTANT_LOCAL_MODEL")
+    if given:
+        return Path(given)
+    try:
+        found = installed_path(model)
+        if found is None:
+            raise BackendError(
+                f"the local model is not fetched yet (expected at {expected(model)}): run `assistant models fetch`"
+            )
+    except ModelError as exc:
+        raise BackendError(str(exc)) from exc
+    return found
+
+
+def _local(model, base_url, api_key, temperature, model_path=None, **kw):
+    """llama.cpp in-process on the model from `assistant models fetch` (or any GGUF path); short answers."""
+    path = local_model_path(model, model_path)
+    kw.setdefault("n_ctx", 4096)  # five 250-token passages and the rules fit with room to answer
+    kw.setdefault("max_tokens", 200)  # one to three short sentences
+    return _llamacpp(None, None, None, temperature, model_path=str(path), backend="local", hint=LOCAL_EXTRA_HINT, **kw)
 
 
 def _fake(model, base_url, api_key, temperature, responses=None, **kw):

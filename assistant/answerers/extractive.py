@@ -138,7 +138,6 @@ class ExtractiveAnswerer:
         for c in cands:
             c.terms = frozenset(terms(c.text))
         parts = question_parts(question)
-        asks = [ask] + [read_question(p) for p in parts[1:]] if len(parts) > 1 else [ask]
         texts = [question] + (parts if len(parts) > 1 else [])
         dense = self._dense(texts, cands)
         n = max(len(cands), 1)
@@ -258,7 +257,7 @@ class ExtractiveAnswerer:
 
 
 def _sentence(text: str) -> str:
-    text = " ".join(text.split())
+    text = re.sub(r"(?<=[a-z)][.!?])\d{1,3}$", "", " ".join(text.split()))  # "fisheries.5": a footnote mark
     return text if text.endswith((".", "!", "?", ":", ";", '"', "”", ")")) else text + "."
 
 

@@ -5,7 +5,8 @@ model writes is then cleaned by :func:`verify.cite` (bad markers removed, citati
 the chain's verifier (:func:`verify.verify_answer`) then judges every sentence, as it does for
 every backend.
 
-Streaming yields the model's raw text deltas as they arrive, then the final ``Answer``.
+Streaming yields the model's raw text deltas as they arrive, then the final ``Answer``;
+``answer`` streams too, so ``timings_ms["first_token_ms"]`` is known for every answer.
 The final ``Answer.text`` can differ from the concatenated deltas: impossible markers are
 removed and citations renumbered only once the whole answer is known, and an answer that
 cites nothing becomes the refusal. Display the final ``Answer.text`` once it arrives.
@@ -44,14 +45,12 @@ class LLMAnswerer:
     # ----------------------------------------------------------------- Answerer protocol
 
     def answer(self, question: str, hits: list[Hit]) -> Answer:
-        if not hits:
-            return self._refusal(question, hits)
-        t0 = time.perf_counter()
-        try:
-            raw = self.chain.invoke(answer_inputs(question, hits))
-        except Exception as exc:
-            raise self._error(exc) from exc
-        return self._finish(question, hits, raw, {"llm_ms": _ms(t0)})
+        """The final item of :meth:`stream`: streaming records the first token's latency for every caller."""
+        final = None
+        for part in self.stream(question, hits):
+            if isinstance(part, Answer):
+                final = part
+        return final
 
     def stream(self, question: str, hits: list[Hit]) -> Iterator[str | Answer]:
         if not hits:

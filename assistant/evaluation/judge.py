@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import BackendError
@@ -30,15 +30,11 @@ RELEVANCY_SYSTEM = (
 )
 
 
-def _field(c: Any, key: str, default: Any = "") -> Any:
-    return c.get(key, default) if isinstance(c, Mapping) else getattr(c, key, default)
-
-
 def _sources_block(citations: Sequence[Any]) -> str:
     parts = []
     for c in citations:
-        text = str(_field(c, "text", "")).replace("</source>", "</ source>")
-        parts.append(f'<source n="{_field(c, "n", "")}" file="{_field(c, "file", "")}" page="{_field(c, "page", "")}">\n{text}\n</source>')
+        text = c.text.replace("</source>", "</ source>")
+        parts.append(f'<source n="{c.n}" file="{c.file}" page="{c.page}">\n{text}\n</source>')
     return "\n".join(parts) or "(no sources)"
 
 
@@ -55,7 +51,7 @@ def _invoke(model: Any, system: str, user: str) -> str:
     from langchain_core.messages import HumanMessage, SystemMessage
 
     reply = model.invoke([SystemMessage(content=system), HumanMessage(content=user)])
-    content = getattr(reply, "content", reply)
+    content = reply.content
     if isinstance(content, list):  # content blocks
         content = "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
     return str(content)

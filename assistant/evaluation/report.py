@@ -102,9 +102,9 @@ class GoldPageText:
         if doc_id not in self._chunks:
             self._chunks[doc_id] = list(self._store.get_chunks(doc_id))
         parts = []
-        for c in sorted(self._chunks[doc_id], key=lambda c: _get(c, "index", 0)):
-            if _get(c, "page_start", 0) <= page <= _get(c, "page_end", 0):
-                parts.append(str(_get(c, "text", "")))
+        for c in sorted(self._chunks[doc_id], key=lambda c: c.index):
+            if c.page_start <= page <= c.page_end:
+                parts.append(c.text)
         return "\n".join(parts) or None
 
     def _from_corpus(self, file: str, page: int) -> str | None:
@@ -121,10 +121,6 @@ class GoldPageText:
                     return doc[page - 1].get_text()
             return None
         return path.read_text(encoding="utf-8", errors="replace") if page == 1 else None
-
-
-def _get(obj: Any, key: str, default: Any = None) -> Any:
-    return obj.get(key, default) if isinstance(obj, Mapping) else getattr(obj, key, default)
 
 
 # -- choosing what to show -----------------------------------------------------------------

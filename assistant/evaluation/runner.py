@@ -120,7 +120,7 @@ def _ingest(corpus: Path, settings: Settings, prune: bool, progress: bool) -> li
 
     report = ingest([corpus], settings, prune=prune, progress=progress, root=corpus)
     notes = [f"ingest failed for {f}: {why}" for f, why in report.failed]
-    notes += list(getattr(report, "notes", []) or [])
+    notes += list(report.notes)
     if not (report.added or report.updated or report.skipped):
         raise AssistantError(f"{corpus}: no document of the corpus could be ingested")
     return notes

@@ -11,7 +11,6 @@ import os
 from functools import cache
 from pathlib import Path
 
-from ..answerers.backends import ANSWERERS
 from ..asking import MAX_QUESTION_CHARS
 from ..config import Settings
 
@@ -110,8 +109,9 @@ def build_app(settings: Settings | None = None, sources_dir: str | Path = "sourc
                                              wrap=True, elem_id="catalog-table", label="Reports named in catalog.toml")
                 fetch_btn = gr.Button("Fetch missing reports", elem_id="fetch-button", interactive=False)
             with gr.Tab("Settings", id="settings-tab"):
-                backend = gr.Radio(list(ANSWERERS), label="Answerer", info="extractive needs no model server",
-                                   value=settings.backend if settings.backend in ANSWERERS else "extractive")
+                choices = h.available_answerers()
+                backend = gr.Radio(choices, label="Answerer", info="extractive needs no model server",
+                                   value=settings.backend if settings.backend in choices else "extractive")
                 with gr.Row():
                     model = gr.Textbox(label="Model (LLM answerers)", placeholder="e.g. llama3.2, gpt-4o-mini")
                     base_url = gr.Textbox(label="Base URL (LLM answerers)", placeholder="e.g. http://127.0.0.1:11434")

@@ -33,6 +33,17 @@ from .transcript import Session, Turn, answer_plaintext, conversation_markdown
 log = logging.getLogger(__name__)
 
 
+def available_answerers() -> list[str]:
+    """The Settings choices: ``local`` only when llama-cpp-python and a fetched (or named) model are there."""
+    import importlib.util
+
+    from ..models import installed_path
+
+    has_local = (bool(os.environ.get("ASSISTANT_LOCAL_MODEL")) or installed_path() is not None) and \
+        importlib.util.find_spec("llama_cpp") is not None
+    return [a for a in ANSWERERS if a != "local" or has_local]
+
+
 class AssistantPool:
     """One ``Assistant`` per (backend, model, base URL), created on first use, shared by sessions."""
 
@@ -135,8 +146,8 @@ def respond(ctx: Context, message, chat, session, backend, model, base_url, k, f
                  {"role": "assistant", "content": "⚠ " + render.escape_markdown(str(e))}]
         yield chat, skip, skip, skip, skip
         return
-    chat += [{"role": "user", "content": render.escape_markdown(message)},
-             {"role": "assistant", "content": "Searching the library…"}]
+    thinking = "Searching the library…" if (backend or ctx.settings.backend) == "extractive" else render.THINKING
+    chat += [{"role": "user", "content": render.escape_markdown(message)}, {"role": "assistant", "content": thinking}]
     yield chat, skip, skip, skip, skip
     answer, buf = None, ""
     try:
@@ -162,7 +173,8 @@ def respond(ctx: Context, message, chat, session, backend, model, base_url, k, f
                 refused=answer.refused)
     new = replace(session, history=session.history + [(message, answer.text)], turns=session.turns + [turn])
     n = len(new.turns) - 1
-    chat[-1] = {"role": "assistant", "content": render.answer_markdown(text, [c.n for c in cites], n)}
+    chat[-1] = {"role": "assistant",
+                "content": render.answer_markdown(text, [c.n for c in cites], n) + render.timings_line(answer.timings_ms)}
     yield chat, new, sources_for(new, n), render.empty_page_html(), export(ctx, new)
 
 

@@ -108,6 +108,17 @@ def streaming_markdown(text: str) -> str:
     return escape_markdown(text)
 
 
+THINKING = "_Thinking… reading the passages_"
+
+
+def timings_line(timings: dict[str, float] | None) -> str:
+    """A small line under an answer: first token (LLM backends) and total time, in seconds."""
+    t = timings or {}
+    parts = [f"{label} {t[key] / 1000:.1f} s" for key, label in (("first_token_ms", "first token"), ("total_ms", "total"))
+             if isinstance(t.get(key), (int, float))]
+    return f"\n\n<sub class=\"timings\">{' · '.join(parts)}</sub>" if parts else ""
+
+
 def highlight(text: str, span: Iterable[int] | None) -> str:
     """Escaped passage with the supporting span wrapped in ``<mark>``."""
     text = text or ""
