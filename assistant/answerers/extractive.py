@@ -83,7 +83,6 @@ class ExtractiveAnswerer:
         min_relevance: float = 0.2,
         ratio: float = 0.4,
         new_passage_ratio: float = 0.6,
-        fill_opens: bool = True,
         redundancy: float = 0.8,
     ):
         self.embedder = embedder
@@ -97,7 +96,6 @@ class ExtractiveAnswerer:
         self.min_relevance = min_relevance
         self.ratio = ratio  # a supporting unit is at least this share of the lead's relevance
         self.new_passage_ratio = new_passage_ratio  # ... and this share when it opens another passage
-        self.fill_opens = fill_opens  # may a completing sentence open another passage (parts always may)
         self.redundancy = redundancy
         self._vectors: dict[str, object] = {}  # unit text -> vector, oldest first
 
@@ -203,8 +201,6 @@ class ExtractiveAnswerer:
             if len(chosen) >= self.max_units:
                 break
             opens = c.hit_index not in {o.hit_index for o in chosen}
-            if opens and not self.fill_opens:
-                continue  # completing sentences come from the passages already quoted
             floor = (self.new_passage_ratio if opens else self.ratio) * lead.relevance
             if c in chosen or c.relevance < floor or not fits(c):
                 continue
