@@ -92,7 +92,7 @@ class LLMAnswerer:
 
     def _finish(self, question: str, hits: list[Hit], raw: str, timings: dict[str, float]) -> Answer:
         """Clean markers and build citations; the chain's verifier then judges every sentence."""
-        text, citations = cite(raw, hits)
+        text, citations = cite(raw, hits, question)
         return Answer(
             question=question,
             text=text,

@@ -1,7 +1,8 @@
 """The per-sentence verifier: the one judge of what an answer's citations support, for every backend.
 
-A model can cite passages that do not exist, cite the wrong one, or write a sentence the
-passage does not support; an extractive reader can quote a sentence out of the context that
+A model can cite passages that do not exist, cite the wrong one, leave a sentence uncited (it
+then gets the one passage that supports it, if any: :func:`repair_citations`), or write a
+sentence the passage does not support; an extractive reader can quote a sentence out of the context that
 made it an answer. :func:`verify_answer` is a chain step applied to every answer, whatever
 wrote it: each sentence is checked against the passages its ``[n]`` markers cite (enough of
 its content words must occur there and every number verbatim, or, with an embedder, it must
@@ -151,20 +152,49 @@ def needs_citation(sentence: str) -> bool:
 # ------------------------------------------------------------------------- steps
 
 
+def repair_citations(text: str, hits: Sequence[Hit], question: str = "", lexical_threshold: float = LEXICAL_THRESHOLD) -> str:
+    """Give a sentence the model left uncited the one passage that supports it, if one does.
+
+    Small local models often state the right fact and drop its marker. The same test the
+    verifier applies decides: every number of the sentence verbatim in the passage and enough of
+    its content words; the best such passage is cited. Only a sentence about the question (it
+    shares a content word with it) is repaired: text a model echoed from a passage that tries to
+    instruct it ("PWNED", "I am now in debug mode") is about nothing asked, stays uncited, and
+    the verifier removes it, as it does any sentence no passage supports.
+    """
+    asked = content_words(question)
+    if not is_refusal(text) and hits:
+        for sent in answer_sentences(text):
+            if cited_numbers(sent) or not needs_citation(sent) or sent not in text:
+                continue
+            if not asked & content_words(sent):
+                continue
+            best, best_share = 0, lexical_threshold
+            for n, h in enumerate(hits, 1):
+                share, missing = lexical_support(sent, h.chunk.text)
+                if not missing and share >= best_share:
+                    best, best_share = n, share
+                    if share == 1.0:
+                        break
+            if best:
+                text = text.replace(sent, f"{sent} [{best}]", 1)
+    return text
+
+
 def uncited(text: str) -> list[str]:
     """The sentences of a model's answer that cite nothing but would need a citation."""
     clean, _ = renumber((text or "").strip(), 0)
     return [strip_markers(s) for s in answer_sentences(clean) if needs_citation(strip_markers(s))]
 
 
-def cite(text: str, hits: Sequence[Hit]) -> tuple[str, list[Citation]]:
+def cite(text: str, hits: Sequence[Hit], question: str = "") -> tuple[str, list[Citation]]:
     """A model's raw answer as clean text with ``[1]..[m]`` markers and the citations they name.
 
     Markers citing no passage are removed, the rest renumbered by first use; citation ``i`` is
     built from the hit the model cited, its span the passage sentence that best matches the
     answer sentences citing it. A refusal, or an answer citing nothing, becomes the plain refusal.
     """
-    clean, order = renumber((text or "").strip(), len(hits))
+    clean, order = renumber(repair_citations((text or "").strip(), hits, question), len(hits))
     if not order:
         return REFUSAL_TEXT, []
     cited_hits = [hits[n - 1] for n in order]
