@@ -8,8 +8,8 @@ quoted text, not an answer. Each unit therefore carries a ``kind``:
   ":" or announces "the following", "include", "such as", "like", "below") together with the
   items after it; ``item``: one list item; ``row``: a table row with a figure, read with its
   table's title ("Immigration Status of Likely Victims: Foreign National | 2510 | 71%");
-- not answers unless asked for: ``heading``, ``caption``, ``chart`` (axis labels and runs of
-  numbers), ``footnote`` (numbered notes, URLs), ``boilerplate`` (ISBNs, copyright, "this report
+- not answers unless asked for: ``heading``, ``caption``, ``navigation`` (contents and
+  list-of-figures lines with leader dots), ``chart`` (axis labels and runs of numbers), ``footnote`` (numbered notes, URLs), ``boilerplate`` (ISBNs, copyright, "this report
   presents"), ``scenario`` (a story about a named person, as training guides tell them).
 
 A unit's span is where it stands in the passage (a lead-in's runs to its last item), so a
@@ -32,6 +32,7 @@ _LEAD_IN = re.compile(
     r"(?::\s*$|\b(?:the following|as follows|below|include[sd]?|including|such as|like|are|were)\s*[:.]?\s*$)", re.I
 )
 _ANNOUNCES = re.compile(r"\b(?:the following|as follows|below are|below is|include|includes|such as)\b", re.I)
+_LEADER = re.compile(r"(?:\.\s){4,}|\.{5,}")
 _OPENS_LIST = re.compile(r"^\s*(?:below (?:are|is)|the following (?:are|is)|here are)\b", re.I)
 _LINK = re.compile(r"\s*(?:https?://|www\.)\S+")
 _URL = re.compile(r"https?://|www\.|\.(?:gov|org|com|int|edu)\b/?", re.I)
@@ -94,6 +95,8 @@ def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
     """The kind of one sentence (see the module docstring)."""
     s = sentence.strip()
     words = WORD.findall(s)
+    if _LEADER.search(s):
+        return "navigation"  # a contents or list-of-figures line: "FIGURE 2 | Income . . . . . 14"
     if " | " in s:
         return _row_kind(s)
     if is_list_item(s) and not _FOOTNOTE.match(s) and len(words) >= 2:

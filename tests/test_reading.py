@@ -57,6 +57,7 @@ def test_footnotes_charts_and_boilerplate_are_not_answers():
     assert classify("This report presents 2021 data from the National Human Trafficking Hotline.") == "boilerplate"
     assert classify("ISBN 978-92-1-130410-5 eISBN 978-92-1-005730-9") == "boilerplate"
     assert classify("In 2021, 16,554 likely victims of trafficking were identified.") == "statement"
+    assert classify("F I G U R E 2 | Annual Household Income – Respondents v. General U.S. Population. . . . . 14") == "navigation"
 
 
 def test_a_story_about_a_named_person_is_a_scenario_until_it_ends():
