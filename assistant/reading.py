@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .sentences import is_list_item, split_sentences
 from .terms import WORD
@@ -69,7 +70,15 @@ class Unit:
 
 
 def read_passage(text: str, max_items: int = 12) -> list[Unit]:
-    """The passage's units in reading order (see the module docstring)."""
+    """The passage's units in reading order (see the module docstring).
+
+    The gate and the reader both read the same few passages per question: the reading is cached.
+    """
+    return list(_read(text, max_items))
+
+
+@lru_cache(maxsize=512)
+def _read(text: str, max_items: int) -> tuple[Unit, ...]:
     raw = [(s, e, text[s:e]) for s, e in split_sentences(text)]
     names = _scenario_names(text)
     units: list[Unit] = []
@@ -88,7 +97,7 @@ def read_passage(text: str, max_items: int = 12) -> list[Unit]:
         elif kind in ("statement", "heading", "lead_in") and len(sent) < 120 and len(re.findall(r"[A-Za-z]{2,}", sent)) >= 2:
             title = sent
         units.append(Unit(s, e, shown, kind))
-    return _attach_items(units, text, max_items)
+    return tuple(_attach_items(units, text, max_items))
 
 
 def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
