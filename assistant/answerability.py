@@ -29,7 +29,7 @@ from pathlib import PurePosixPath
 from .intent import Ask
 from .reading import read_passage
 from .records import Hit
-from .terms import terms
+from .terms import YEAR, terms
 
 # each kept rule refuses near-misses of fresh-tune (a set none of them was written from) at no more
 # than one wrong refusal there; "a number the question quotes", "a single year is not a range's end"
@@ -39,7 +39,6 @@ MIN_STRENGTH = 0.425  # 5-fold cross-validated on dev + fresh-tune + ci-shared (
 DEPTH = 4  # passages the gate (and the reader) consider
 CONTEXT_REACH = 2  # a name stated in a passage covers the passages up to this many chunks away in its document
 
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 # a figure: not part of a word ("COVID-19"), a date ("1/1/2021") or a decimal's tail
 _NUM = re.compile(r"(?<![\w./])(?<![A-Za-z]-)\d+(?:[.,]\d+)*(?![/\w])(?:\s?%| per ?cent)?")
 _LABEL = re.compile(r"\b(?:fig(?:ure)?|table|chart|map|box|p|pp|page|no|chapter|section|isbn|issn|tel|phone)\.?:?\s*$", re.I)
@@ -145,7 +144,7 @@ def figures(sentence: str, exclude: set[str]) -> list[str]:
             continue  # a footnote's number
         raw = m.group(0)
         digits = re.match(r"\d+(?:[.,]\d+)*", raw).group(0)
-        if raw == digits and _YEAR.fullmatch(digits):
+        if raw == digits and YEAR.fullmatch(digits):
             continue  # a year says when, not how many
         if _LABEL.search(sentence[max(0, m.start() - 8) : m.start()]):
             continue  # "Fig. 75", "Table 3", "p. 12", "ISBN 978"
@@ -187,8 +186,8 @@ def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[
     scope = "\n".join(f"{e.header}\n{e.text}" for e in evidence)
     body = "\n".join(e.text for e in evidence)
     if "years" in rules:
-        have = set(_YEAR.findall(body))
-        titled = set(_YEAR.findall("\n".join(e.title for e in evidence)))
+        have = set(YEAR.findall(body))
+        titled = set(YEAR.findall("\n".join(e.title for e in evidence)))
         for y in ask.years:
             if y not in have and not (y in ask.doc_years and y in titled):
                 missing.append(Lack("year", y))

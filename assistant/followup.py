@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .terms import terms
+from .terms import YEAR, terms
 
 _CONNECTIVE = re.compile(
     r"^\s*(?:and|but|also|or|so|then|what about|how about|and what about|what of|same for|likewise)\b", re.I
@@ -33,7 +33,6 @@ _REFERENCE = re.compile(
 # pronouns often point inside their own question ("how do traffickers recruit their victims"):
 # they mark a follow-up only in a short question
 _PRONOUN = re.compile(r"\b(?:it|its|they|them|their|theirs|he|she|his|her|him|there)\b", re.I)
-_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _ONLY_TIME = re.compile(r"^\s*(?:and|but|what about|how about|and what about)?\s*(?:in|for|during|by|of)?\s*"
                         r"(?:the\s+year\s+)?((?:19|20)\d\d)(?:\s*(?:and|or|to|-|–)\s*((?:19|20)\d\d))?\s*\??\s*$", re.I)
 MIN_OWN_TERMS = 2  # fewer content words than this cannot carry a question on their own
@@ -55,9 +54,9 @@ def rewrite(question: str, previous: str) -> str:
     if not prev or not is_follow_up(q):
         return q
     m = _ONLY_TIME.match(q)
-    if m and _YEAR.search(prev):
+    if m and YEAR.search(prev):
         years = [y for y in m.groups() if y]
-        old = list(dict.fromkeys(_YEAR.findall(prev)))
+        old = list(dict.fromkeys(YEAR.findall(prev)))
         out = prev
         for i, y in enumerate(old):  # "in 2021" -> "in 2020"; a range's ends each take a new year
             out = re.sub(rf"(?<!\d){y}(?!\d)", years[min(i, len(years) - 1)], out)
@@ -80,7 +79,7 @@ def _swap_head(question: str, prev: str) -> str | None:
         return None
     frag = (m.group(1) or m.group(2) or "").strip()
     words = frag.split()
-    if not 1 < len(words) <= 4 or _YEAR.search(frag):
+    if not 1 < len(words) <= 4 or YEAR.search(frag):
         return None
     head = words[-1].lower()
     found = re.search(rf"\b{re.escape(head)}\b", prev, re.I)

@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ..answerability import states_measure
+from ..answerability import DEPTH, states_measure
 from ..intent import Ask, question_parts, read_question
 from ..reading import Unit, quoted, read_passage
 from ..records import Answer, Citation, Hit
@@ -59,10 +59,10 @@ class Candidate:
     fit: float = 0.0  # how well it fits the kind of question (0..1)
     score: float = 0.0  # the selection order
     per_part: list = field(default_factory=list)  # (relevance, score) for each further part of the question
+    text: str = field(init=False, default="")  # what is quoted
 
-    @property
-    def text(self) -> str:
-        return quoted(self.unit)
+    def __post_init__(self):
+        self.text = quoted(self.unit)  # read often while scoring: computed once
 
 
 class ExtractiveAnswerer:
@@ -74,7 +74,7 @@ class ExtractiveAnswerer:
         self,
         embedder=None,
         max_passages: int = 2,
-        depth: int = 4,
+        depth: int = DEPTH,
         max_words: int = 120,
         max_units: int = 6,
         dense_weight: float = 0.6,
