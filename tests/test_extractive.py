@@ -96,3 +96,24 @@ def test_answers_stay_within_the_word_budget_and_pass_the_verifier_untouched(emb
         assert len(rest.replace("[1]", "").replace("[2]", "").split()) <= 60
         checked = verify_answer(ans, embedder)
         assert checked.unsupported == [] and checked.text == ans.text  # verbatim quotes are supported
+
+
+TWO_LISTS = (
+    "Risk factors\n\nThe guide lists the following risk factors that traffickers exploit in young people:\n\n"
+    "• unstable housing and running away from home for days at a time\n• a history of abuse or neglect in the family\n"
+    "• isolation from friends, school and other support networks\n• debts owed by the family to a recruiter\n\n"
+    "Further risk factors that traffickers exploit in young people include the following:\n\n"
+    "• substance use by the young person or a parent at home\n• involvement with the juvenile justice system\n"
+    "• online contact with adult strangers through games and chat\n• a disability that limits schooling and work"
+)
+
+
+def test_a_list_question_has_room_for_all_its_items_where_the_plain_budget_stops_at_the_first_list(embedder):
+    question = "Which risk factors that traffickers exploit in young people does the guide list?"
+    roomy = ExtractiveAnswerer(embedder=embedder, max_words=60).answer(question, hits(TWO_LISTS))
+    plain = ExtractiveAnswerer(embedder=embedder, max_words=60, budgets={}).answer(question, hits(TWO_LISTS))
+    for ans in (roomy, plain):
+        assert "unstable housing" in ans.text or "substance use" in ans.text
+    assert "unstable housing" in roomy.text and "substance use" in roomy.text  # both lists, past 60 words
+    assert not ("unstable housing" in plain.text and "substance use" in plain.text)
+    assert verify_answer(roomy, embedder).unsupported == []
