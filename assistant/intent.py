@@ -48,6 +48,12 @@ _LIST = re.compile(
     r"|\blist\b|\bname (?:the|some|three|two|four|five)\b|\bwhat should\b|\bwhat can\b|\bhow can\b|\bhow should\b",
     re.I,
 )
+# "which gaming sites", "what learning objectives": which/what, then a plural common noun, asks for several things
+_AUX = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|should|would|will|may|might|must)\b"
+_PLURAL_ASK = re.compile(
+    rf"^\s*(?:[Ii]n |[Ff]or |[Ff]rom |[Aa]mong |[Tt]o |[Tt]hrough |[Uu]nder )?(?:[Ww]hich|[Ww]hat)\s+"
+    rf"(?:(?!{_AUX})[a-z-]+\s+){{0,2}}?(?!{_AUX})[a-z-]{{2,}}(?<![siu])s\s+(?:or [a-z ]+?\s+)?(?:{_AUX}|of\b)"
+)  # the plural is the subject or object of the question: an auxiliary (or "of") follows it ("which agency runs" is no list)
 _REASON = re.compile(r"^\s*why\b|\bwhat (?:makes|explains|causes|drives)\b|\breasons?\b", re.I)
 _COMPARE = re.compile(r"\b(?:compar\w*|differ\w*|versus|vs\.?|chang\w*|grow\w*|grew|increas\w*|decreas\w*|declin\w*)\b", re.I)
 _EXAMPLES = re.compile(r"\b(?:example|scenario|story|stories|case stud\w*|anecdote|illustrat\w*)\b", re.I)
@@ -135,7 +141,7 @@ def kind_of(question: str) -> str:
         return "time"
     if _REASON.search(question):
         return "reason"
-    if _LIST.search(question):
+    if _LIST.search(question) or _PLURAL_ASK.search(question):
         return "list"
     if _DEFINITION.search(question):
         return "definition"

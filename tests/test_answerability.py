@@ -33,6 +33,13 @@ def test_the_kind_of_question_and_the_measure_it_asks_for():
         "Which warning signs should teachers look for?": ("list", None),
         "Why are convenience stores attractive to traffickers?": ("reason", None),
         "When a school officer meets a possible victim, what steps should they take?": ("list", None),
+        # which/what + a plural common noun asks for several things; a name or an auxiliary does not
+        "Which gaming sites do traffickers use to reach teens?": ("list", None),
+        "What learning objectives does the training have?": ("list", None),
+        "Through which access points did victims get help?": ("list", None),
+        "What does Polaris include under 'Isolation'?": ("other", None),
+        "Which agency runs the Blue Campaign?": ("other", None),
+        "What is the status of the bill?": ("definition", None),
     }
     for question, (kind, measure) in cases.items():
         ask = read_question(question)
