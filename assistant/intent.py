@@ -102,6 +102,7 @@ class Ask:
     names: tuple[str, ...] = ()  # proper names and acronyms, as written
     focus: frozenset = field(default_factory=frozenset)  # the question's content terms
     counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
+    defined: frozenset = field(default_factory=frozenset)  # terms of what a definition question defines
     wants_examples: bool = False  # asks for a scenario / story / example
     wants_source: bool = False  # asks for a website, phone number or contact
 
@@ -126,10 +127,29 @@ def read_question(question: str) -> Ask:
         numbers=numbers,
         names=names_in(question),
         focus=frozenset(terms(question)),
+        defined=frozenset(terms(defined_phrase(question))),
         counted=counted_terms(question),
         wants_examples=bool(_EXAMPLES.search(question)),
         wants_source=bool(_SOURCE.search(question)),
     )
+
+
+_QUOTED = re.compile(r"[‘'“\"]([^’'”\"]{2,60})[’'”\"]")
+_DEFINED = re.compile(
+    r"\b(?:mean|means|meant) by\s+(.+?)\s*\??$|\bdefin(?:e|es|ition of)\s+(?:the (?:term|crime|concept) (?:of )?)?(.+?)"
+    r"(?:,|\s+as\b|\s+in\b|\?|$)|^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(.+?)\s*(?:,|\s+and\b|\?|$)",
+    re.I,
+)
+
+
+def defined_phrase(question: str) -> str:
+    """What a definition question asks to define: a quoted term, else the phrase after "mean by",
+    "define" or "what is"; "" when there is none."""
+    m = _QUOTED.search(question)
+    if m:
+        return m.group(1)
+    m = _DEFINED.search(question)
+    return next((g for g in m.groups() if g), "") if m else ""
 
 
 def kind_of(question: str) -> str:

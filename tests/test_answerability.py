@@ -46,6 +46,16 @@ def test_the_kind_of_question_and_the_measure_it_asks_for():
         assert (ask.kind, ask.measure) == (kind, measure), question
 
 
+def test_the_term_a_definition_question_defines():
+    from assistant.intent import defined_phrase
+
+    assert defined_phrase("What does the IACP guide mean by 'grooming'?") == "grooming"
+    assert defined_phrase("How does the UNODC chapter define the crime of migrant smuggling, as distinct from trafficking?") == "migrant smuggling"
+    assert defined_phrase("What is the H-2A visa program, and did the pandemic change it?") == "H-2A visa program"
+    assert defined_phrase("How many victims were identified?") == ""
+    assert read_question("What does the guide mean by 'grooming'?").defined == frozenset({"groom"})
+
+
 def test_years_names_and_document_years():
     ask = read_question("How many of the 57 OSCE participating States responded to the OSCE's 2021 survey?")
     assert ask.years == ("2021",) and ask.doc_years == ("2021",) and ask.numbers == ("57",)

@@ -117,3 +117,15 @@ def test_a_list_question_has_room_for_all_its_items_where_the_plain_budget_stops
     assert "unstable housing" in roomy.text and "substance use" in roomy.text  # both lists, past 60 words
     assert not ("unstable housing" in plain.text and "substance use" in plain.text)
     assert verify_answer(roomy, embedder).unsupported == []
+
+
+GROOMING = (
+    "About this guide\n\nThe IACP guide is a resource that explains to police leaders what the guide means by the "
+    "terms it uses in each chapter. "
+    "Grooming is a process in which a trafficker builds trust with a child through gifts and attention."
+)
+
+
+def test_a_definition_question_leads_with_the_sentence_that_defines_the_asked_term(embedder):
+    ans = ExtractiveAnswerer(embedder=embedder).answer("What does the IACP guide mean by 'grooming'?", hits(GROOMING))
+    assert answer_sentences(ans.text)[0].startswith("Grooming is a process")

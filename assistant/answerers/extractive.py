@@ -130,7 +130,8 @@ class ExtractiveAnswerer:
         if ask.kind == "list":
             return 1.0 if c.unit.items else (0.3 if c.unit.kind == "item" else 0.0)
         if ask.kind == "definition":
-            return 1.0 if _DEFINES.search(text) and (set(ask.focus) & c.terms) else 0.0
+            key = set(ask.defined) or set(ask.focus)  # the defining sentence names what it defines
+            return 1.0 if _DEFINES.search(text) and key <= c.terms else 0.0
         if ask.kind == "reason":
             return 1.0 if _CAUSE.search(text) else 0.0
         if ask.kind == "time":
