@@ -37,7 +37,7 @@ _LEADER = re.compile(r"(?:\.\s){4,}|\.{5,}")
 _OPENS_LIST = re.compile(r"^\s*(?:below (?:are|is)|the following (?:are|is)|here are)\b", re.I)
 _LINK = re.compile(r"\s*(?:https?://|www\.)\S+")
 _URL = re.compile(r"https?://|www\.|\.(?:gov|org|com|int|edu)\b/?", re.I)
-_FOOTNOTE = re.compile(r"^\s*\d{1,3}\s+(?:[A-Z]|https?:|www\.|ibid|see\b|cf\.)", re.I)
+_FOOTNOTE = re.compile(r"^\s*\d{1,3}\s+(?:(?-i:[A-Z])|https?:|www\.|ibid|see\b|cf\.)", re.I)  # "37 percent of ..." is no note
 _BOILERPLATE = re.compile(
     r"\b(?:isbn|issn|e-?isbn|doi:|sales no\.|©|copyright|all rights reserved|suggested citation|disclaimer|"
     r"the views expressed|does not necessarily reflect|printed in|this (?:report|publication|document|guide|brochure)"

@@ -73,3 +73,11 @@ def test_a_numbered_list_under_a_heading_reads_as_one_unit_and_keeps_items_with_
     assert units[0].kind == "lead_in" and len(units[0].items) == 3
     assert units[0].items[0] == "Learn and understand what human trafficking is"  # link and bullet gone
     assert [u.kind for u in units[1:]] == ["item", "item", "item"]
+
+
+def test_a_sentence_opening_with_a_figure_is_a_statement_and_a_numbered_note_is_a_footnote():
+    from assistant.reading import classify
+
+    assert classify("37 percent of respondents experienced familial sex trafficking.") == "statement"
+    assert classify("12 See the appendix for the survey's definitions of each category.") == "footnote"
+    assert classify("3 United Nations Office on Drugs and Crime, Global Report, 2024.") == "footnote"
