@@ -149,7 +149,9 @@ def defined_phrase(question: str) -> str:
     if m:
         return m.group(1)
     m = _DEFINED.search(question)
-    return next((g for g in m.groups() if g), "") if m else ""
+    phrase = next((g for g in m.groups() if g), "") if m else ""
+    # "what is peer-to-peer recruitment in schools": the term, not where it happens
+    return re.split(r"\s+(?:in|for|among|within|under|during|at|on|according to)\s+", phrase, maxsplit=1)[0]
 
 
 def kind_of(question: str) -> str:

@@ -53,6 +53,7 @@ def test_the_term_a_definition_question_defines():
     assert defined_phrase("How does the UNODC chapter define the crime of migrant smuggling, as distinct from trafficking?") == "migrant smuggling"
     assert defined_phrase("What is the H-2A visa program, and did the pandemic change it?") == "H-2A visa program"
     assert defined_phrase("How many victims were identified?") == ""
+    assert defined_phrase("What is peer-to-peer recruitment in schools, and what do traffickers offer?") == "peer-to-peer recruitment"
     assert read_question("What does the guide mean by 'grooming'?").defined == frozenset({"groom"})
 
 
