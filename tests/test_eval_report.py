@@ -166,3 +166,12 @@ def test_compare_runs(tmp_path, records, capsys):
     assert main(["compare", str(a), str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
     assert "metrics.json: not found" in err and err.count("\n") == 1
+
+
+def test_compare_marks_no_direction_for_answer_length():
+    from assistant.evaluation.compare import metric_deltas
+
+    rows = {r["metric"]: r for r in metric_deltas({"answer_words_p50": 64.0, "fact_recall": 0.3, "false_refusal_rate": 0.2},
+                                                  {"answer_words_p50": 113.0, "fact_recall": 0.5, "false_refusal_rate": 0.1})}
+    assert rows["answer_words_p50"]["better"] is None
+    assert rows["fact_recall"]["better"] is True and rows["false_refusal_rate"]["better"] is True

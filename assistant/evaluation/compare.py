@@ -12,6 +12,8 @@ from .report import TABLE_METRICS, fmt
 
 # Metrics where lower is better (a negative delta is an improvement).
 LOWER_IS_BETTER = {"false_refusal_rate", "latency_ms_p50", "latency_ms_p95"}
+# Metrics with no better direction: answer length is bounded (a median of at most 120 words), not maximised.
+NEUTRAL = {"n", "answer_words_p50"}
 
 
 def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -42,7 +44,7 @@ def metric_deltas(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         delta = vb - va if isinstance(va, (int, float)) and isinstance(vb, (int, float)) else None
         better = None
-        if delta and key != "n":
+        if delta and key not in NEUTRAL:
             better = (delta < 0) if key in LOWER_IS_BETTER else (delta > 0)
         rows.append({"metric": key, "label": label, "a": va, "b": vb, "delta": delta, "better": better})
     return rows
