@@ -37,14 +37,22 @@ _ONLY_TIME = re.compile(r"^\s*(?:and|but|what about|how about|and what about)?\s
                         r"(?:the\s+year\s+)?((?:19|20)\d\d)(?:\s*(?:and|or|to|-|–)\s*((?:19|20)\d\d))?\s*\??\s*$", re.I)
 MIN_OWN_TERMS = 2  # fewer content words than this cannot carry a question on their own
 SHORT = 5  # a question with fewer content words than this leans on its pronouns' antecedents
+OPENING = 4  # a pronoun among a question's first words has nothing of its own to point back to
 
 
 def is_follow_up(question: str) -> bool:
-    """Whether ``question`` leans on the conversation before it."""
+    """Whether ``question`` leans on the conversation before it.
+
+    A pronoun marks a follow-up in a short question, or when it comes among the first few
+    words ("Has its share grown?", "What share of them ...?"), before the question has named
+    anything it could stand for; later ones usually point inside the question ("How do
+    traffickers recruit their victims?")."""
     if _CONNECTIVE.search(question) or _REFERENCE.search(question):
         return True
     n = len(terms(question))
-    return n < MIN_OWN_TERMS or (n < SHORT and bool(_PRONOUN.search(question)))
+    if n < MIN_OWN_TERMS or (n < SHORT and bool(_PRONOUN.search(question))):
+        return True
+    return bool(_PRONOUN.search(" ".join(question.split()[:OPENING])))
 
 
 def rewrite(question: str, previous: str) -> str:

@@ -10,7 +10,7 @@ years, numbers and names the question states), never about particular questions.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace, field
 
 from .terms import STOP, terms
 
@@ -112,8 +112,31 @@ class Ask:
         return self.kind in ("quantity", "contact")
 
 
+# a follow-up rewritten with the conversation's subject: "What share of them ... (How many survivors
+# answered the survey ...)?" (``followup.rewrite``); the carried question is context, not the ask
+_CARRIED = re.compile(
+    r"^(?P<own>.*?\S)\s*\((?P<prev>(?:what|how|which|who|whom|whose|why|when|where|is|are|was|were|did|does|do|has|have|"
+    r"can|could|in|according)\b[^()]{12,})\)\s*\??\s*$",
+    re.I,
+)
+OWN_ASK = re.compile(r"\b(?:what|how|which|who|whom|whose|why|when|where)\b", re.I)
+
+
 def read_question(question: str) -> Ask:
-    """The ``Ask`` of ``question`` (pure: the same question always reads the same)."""
+    """The ``Ask`` of ``question`` (pure: the same question always reads the same).
+
+    A rewritten follow-up is read as two parts: what kind of answer is wanted (kind, measure,
+    what is counted or defined) comes from the question's own words when they ask something;
+    the subject it carries (names, years, vocabulary) from both."""
+    m = _CARRIED.match(" ".join(question.split()))
+    if m and OWN_ASK.search(m.group("own")):
+        own, whole = _read(m.group("own") + "?"), _read(question)
+        return replace(own, years=whole.years, doc_years=whole.doc_years, names=whole.names, focus=whole.focus,
+                       comparison=own.comparison or len(whole.years) > 1)
+    return _read(question)
+
+
+def _read(question: str) -> Ask:
     years = tuple(dict.fromkeys(re.findall(r"(?<![\d.,])(?:19|20)\d\d(?!\d)", question)))  # "2020-2022" is two
     numbers = tuple(
         dict.fromkeys(n for n in re.findall(r"(?<![\w.])(?<![A-Za-z]-)\d+(?:[.,]\d+)*", question) if n not in years)

@@ -9,7 +9,7 @@ quoted text, not an answer. Each unit therefore carries a ``kind``:
   items after it; ``item``: one list item; ``row``: a table row with a figure, read with its
   table's title ("Immigration Status of Likely Victims: Foreign National | 2510 | 71%");
 - not answers unless asked for: ``heading``, ``caption``, ``navigation`` (contents and
-  list-of-figures lines with leader dots), ``chart`` (axis labels and runs of numbers), ``footnote`` (numbered notes, URLs), ``boilerplate`` (ISBNs, copyright, "this report
+  list-of-figures lines with leader dots), ``chart`` (axis labels, runs of numbers, a table's header row of years), ``footnote`` (numbered notes, URLs), ``boilerplate`` (ISBNs, copyright, "this report
   presents"), ``scenario`` (a story about a named person, as training guides tell them).
 
 A unit's span is where it stands in the passage (a lead-in's runs to its last item), so a
@@ -52,6 +52,14 @@ _NAME_START = re.compile(
     r"decided|decides|received|receives|comes|came|gets|got|takes|took|answers|answered|agrees|agreed|runs|ran)\b"
 )
 _PRONOUNS = re.compile(r"\b(?:he|she|his|her|him)\b", re.I)
+# a numbered endnote reads like a list item ("21. Byron A. Fassett, “Dallas High Risk Victims Model”
+# (Dallas, TX: Dallas Police Department, 2008), http://..."): a reference, not a point of the text
+_REFERENCE = re.compile(
+    r"\(see note \d+\)|\bibid\b|\bop\. cit\.|\([A-Z][\w .]+,\s*[A-Z][\w.]*:\s*[^)]*\b(?:19|20)\d\d\)|"
+    r"[“\"][^”\"]{3,}[”\"][^.]*\b(?:19|20)\d\d\b.*(?:https?://|www\.)",
+    re.I,
+)
+_YEAR_CELL = re.compile(r"^(?:fy\s?)?(?:19|20)\d\d(?:\s?[-–/]\s?(?:19|20)?\d\d)?$", re.I)
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Unit:
     text: str
     kind: str
     items: tuple[str, ...] = ()  # a lead-in's list items, cleaned of their bullets
+    title: str = ""  # a row's table title, shown before its cells (``text`` = "title: cells")
 
     @property
     def answers(self) -> bool:
@@ -91,12 +100,12 @@ def _read(text: str, max_items: int) -> tuple[Unit, ...]:
             story = True
         elif story and kind == "statement" and _PRONOUNS.search(sent):
             kind = "scenario"  # the story goes on: "It is located ..., so ... he interacts with ..."
-        shown = sent
+        shown, row_title = sent, ""
         if kind == "row":
-            shown = f"{title}: {sent}" if title else sent
-        elif kind in ("statement", "heading", "lead_in") and len(sent) < 120 and len(re.findall(r"[A-Za-z]{2,}", sent)) >= 2:
+            shown, row_title = (f"{title}: {sent}", title) if title else (sent, "")
+        elif kind in ("statement", "heading", "lead_in") and " | " not in sent and len(sent) < 120 and len(re.findall(r"[A-Za-z]{2,}", sent)) >= 2:
             title = sent
-        units.append(Unit(s, e, shown, kind))
+        units.append(Unit(s, e, shown, kind, title=row_title))
     return tuple(_attach_items(units, text, max_items))
 
 
@@ -108,6 +117,8 @@ def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
         return "navigation"  # a contents or list-of-figures line: "FIGURE 2 | Income . . . . . 14"
     if " | " in s:
         return _row_kind(s)
+    if is_list_item(s) and _REFERENCE.search(s):
+        return "footnote"
     if is_list_item(s) and not _FOOTNOTE.match(s) and len(words) >= 2:
         return "item"  # a list item keeps its link: "2. Know the signs ... https://..."
     if _FOOTNOTE.match(s) or _URL.search(s):
@@ -132,7 +143,10 @@ def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
 
 def _row_kind(s: str) -> str:
     cells = [c.strip() for c in s.split(" | ")]
-    has_figure = any(re.search(r"\d", c) for c in cells)
+    figures = [c for c in cells if re.search(r"\d", c)]
+    if figures and all(_YEAR_CELL.match(c) for c in figures):
+        return "chart"  # a table's header row ("2020 | 2021 | % Change"): years label columns, count nothing
+    has_figure = bool(figures)
     labelled = any(re.search(r"[a-z]{2,}", c) for c in cells)
     return "row" if has_figure and labelled else "chart"
 

@@ -136,3 +136,12 @@ def test_weak_evidence_is_refused_below_the_strength_floor(floor, answerable):
     hits = [hit("Shelters offer legal aid and medical care to survivors.", dense=0.5)]
     v = assess(read_question("What do shelters offer survivors?"), hits, min_strength=floor)
     assert v.answerable is answerable and v.admissible == (0,) and 0 < v.strength < 1
+
+
+def test_a_rewritten_follow_up_asks_what_its_own_words_ask_about_the_subject_it_carries():
+    ask = read_question("What share of them had experienced sex trafficking (How many survivors answered the survey for Polaris's National Survivor Study)?")
+    assert ask.kind == "quantity" and ask.measure == "percent"
+    assert ask.counted == ()  # "how many survivors answered" was the question before, not this one
+    assert "Polaris" in ask.names and "survivor" in ask.focus  # the subject is carried
+    # parentheses inside a question are part of it
+    assert read_question("How many children did the Interdiction for the Protection of Children (IPC) program find?").counted == ("children",)

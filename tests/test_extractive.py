@@ -129,3 +129,12 @@ GROOMING = (
 def test_a_definition_question_leads_with_the_sentence_that_defines_the_asked_term(embedder):
     ans = ExtractiveAnswerer(embedder=embedder).answer("What does the IACP guide mean by 'grooming'?", hits(GROOMING))
     assert answer_sentences(ans.text)[0].startswith("Grooming is a process")
+
+
+def test_a_table_title_is_shown_once_before_the_rows_quoted_from_it(embedder):
+    ans = ExtractiveAnswerer(embedder=embedder).answer(
+        "How many domestic, foreign national and unknown likely victims of labor trafficking were there?", hits(TABLE))
+    title = "Immigration Status of Likely Victims - Labor ONLY"
+    assert ans.text.count(title) == 1, ans.text
+    assert "Foreign National | 2510" in ans.text and "Unknown | 957" in ans.text
+    assert "2020 | 2021 | % Change" not in ans.text  # the header row labels columns, it states nothing

@@ -37,3 +37,13 @@ def test_a_new_modifier_for_the_same_head_noun_replaces_its_namesake():
     # no shared head noun: the follow-up keeps its words and carries the question before it
     assert standalone("What about forced begging?", [("How many victims of forced labour were detected?", "...")]) == (
         "What about forced begging (How many victims of forced labour were detected)?")
+
+
+def test_a_pronoun_among_the_first_words_points_back_to_the_conversation():
+    for follow in ("Has its share of all detected victims grown since 2016?",
+                   "What share of them had experienced sex trafficking, and what share labor trafficking?"):
+        assert is_follow_up(follow), follow
+        got = standalone(follow, [(FIRST, "...")])
+        assert got.startswith(follow.rstrip("?")) and "Hotline identify in 2021" in got, got
+    # a pronoun after the question has named its subject points inside the question
+    assert not is_follow_up("Which sectors does the Department of Labor list as having forced labor, and where are they?")

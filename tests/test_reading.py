@@ -81,3 +81,21 @@ def test_a_sentence_opening_with_a_figure_is_a_statement_and_a_numbered_note_is_
     assert classify("37 percent of respondents experienced familial sex trafficking.") == "statement"
     assert classify("12 See the appendix for the survey's definitions of each category.") == "footnote"
     assert classify("3 United Nations Office on Drugs and Crime, Global Report, 2024.") == "footnote"
+
+
+def test_endnotes_and_header_rows_are_not_answers():
+    # a numbered endnote looks like a list item; a row of years labels a table's columns
+    note = "21. Byron A. Fassett, “Dallas High Risk Victims Model” (Dallas, TX: Dallas Police Department, 2008), http://www.example.gov/x.pdf."
+    assert classify(note) == "footnote"
+    assert classify("22. Fassett, “Dallas High Risk Victims Model” (see note 21).") == "footnote"
+    assert classify("2. Know the signs: call the hotline https://www.example.gov/blue") == "item"  # a step keeps its link
+    assert classify("Reported Year | 2020 | 2021 | % Change") == "chart"
+    assert classify("Male | 1368 | 39% | 1814 | 48% | 24%") == "row"
+
+
+def test_a_row_knows_its_table_title_and_a_header_row_is_not_one():
+    text = ("Gender of Likely Victims by Form - Labor ONLY\n\n2020 | 2021 | % Change\n"
+            "Male | 1368 | 39% | 1814 | 48% | 24%\nFemale | 2100 | 60% | 1900 | 50% | -10%")
+    rows = [u for u in read_passage(text) if u.kind == "row"]
+    assert [u.title for u in rows] == ["Gender of Likely Victims by Form - Labor ONLY"] * 2
+    assert rows[0].text == "Gender of Likely Victims by Form - Labor ONLY: Male | 1368 | 39% | 1814 | 48% | 24%"

@@ -65,6 +65,18 @@ class Candidate:
     def __post_init__(self):
         self.text = quoted(self.unit)  # read often while scoring: computed once
 
+    @property
+    def cells(self) -> str:
+        """A row without its table title: what is quoted once the title has been shown."""
+        u = self.unit
+        return " ".join(u.text[len(u.title) + 2 :].split()) if u.title else self.text
+
+    def shown(self, others: list["Candidate"]) -> str:
+        """The quoted text beside ``others``: a table's title is shown once, before its first row quoted."""
+        if self.unit.title and any(o.hit_index == self.hit_index and o.unit.title == self.unit.title for o in others):
+            return self.cells
+        return self.text
+
 
 class ExtractiveAnswerer:
     """Answer by composing the passages' own sentences, the asked-for fact first, each cited by span."""
@@ -191,20 +203,23 @@ class ExtractiveAnswerer:
         budget = self.budget(ask)
         words = _words(lead.text)
 
+        def cost(c: Candidate) -> int:
+            return _words(c.shown(chosen))
+
         def fits(c: Candidate) -> bool:
             passages = {o.hit_index for o in chosen}
             if c.hit_index not in passages and len(passages) >= self.max_passages:
                 return False
             if any(_inside(c, o) for o in chosen) or any(_overlap(c.terms, o.terms) >= self.redundancy for o in chosen):
                 return False
-            return words + _words(c.text) <= budget or len(chosen) == 1 and c.per_part
+            return words + cost(c) <= budget or len(chosen) == 1 and c.per_part
 
         for j in range(len(lead.per_part)):  # each further part of a multi-part question gets its own best unit
             best = max((c for c in cands if c not in chosen and c.per_part[j][0] >= self.min_relevance),
                        key=lambda c: c.per_part[j][1], default=None)
             if best is not None and fits(best):
+                words += cost(best)
                 chosen.append(best)
-                words += _words(best.text)
         for c in ranked[1:]:
             if len(chosen) >= self.max_units:
                 break
@@ -212,8 +227,8 @@ class ExtractiveAnswerer:
             floor = (self.new_passage_ratio if opens else self.ratio) * lead.relevance
             if c in chosen or c.relevance < floor or not fits(c):
                 continue
+            words += cost(c)
             chosen.append(c)
-            words += _words(c.text)
         return chosen
 
     def budget(self, ask: Ask) -> int:
@@ -243,7 +258,7 @@ class ExtractiveAnswerer:
         parts: list[str] = []
         citations: list[Citation] = []
         prev: Candidate | None = None
-        for c in ordered:
+        for k, c in enumerate(ordered):
             span = (c.unit.start, c.unit.end)
             if prev is not None and prev.hit_index == c.hit_index and c.order == prev.order + 1 and citations:
                 last = citations[-1]  # the next sentence of the same passage extends the same citation
@@ -253,7 +268,8 @@ class ExtractiveAnswerer:
                 citations.append(make_citation(len(citations) + 1, hits[c.hit_index], span))
                 citations[-1].score = c.relevance
             # every sentence of the unit carries the marker, so each can be checked on its own
-            parts.append(" ".join(f"{piece} [{citations[-1].n}]" for piece in answer_sentences(_sentence(c.text))))
+            text = c.shown(ordered[:k])
+            parts.append(" ".join(f"{piece} [{citations[-1].n}]" for piece in answer_sentences(_sentence(text))))
             prev = c
         return Answer(question=question, text=" ".join(parts), citations=citations, backend=self.name)
 
