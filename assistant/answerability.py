@@ -9,7 +9,11 @@ overlap, so the gate checks what the question *requires* (``intent.Ask``):
 - every year it names (in the passage text, or in its document's title when the question names
   the document by its year) and every proper name (in the passage, its header or its document);
 - for a quantity question, a sentence that states the measure asked (a percentage, an amount
-  of money, a duration, else any figure that is not a year or a label) beside what is counted;
+  of money, a duration, else any figure that is not a year or a label) beside what is counted
+  (or in a sentence holding half of the question's other terms: "fatalities" for "deaths");
+- for a question that asks the meaning of a named term ("what does X mean by 'grooming'"), a
+  sentence that defines it ("... known as grooming", "Grooming is ...", "What is grooming?"),
+  not one that only uses it;
 
 and then weighs the evidence as a whole (``strength``: how much of the question's distinctive
 vocabulary the passages cover, and how close the best passage is by embedding). A chain step
@@ -34,9 +38,10 @@ from .terms import YEAR, terms
 # each kept rule refuses near-misses of fresh-tune (a set none of them was written from) at no more
 # than one wrong refusal there; "a number the question quotes", "a single year is not a range's end"
 # and "an average needs an average" did not, and were removed (evals/README.md, "Tuning record")
-RULES = frozenset({"years", "names", "measure", "counted"})
+RULES = frozenset({"years", "names", "measure", "counted", "defined"})
 MIN_STRENGTH = 0.425  # 5-fold cross-validated on dev + fresh-tune + ci-shared (scripts/calibrate_gate.py)
 DEPTH = 4  # passages the gate (and the reader) consider
+PARAPHRASE = 0.5  # share of the question's other terms that lets a sentence paraphrase what is counted ("deaths" / "fatalities")
 CONTEXT_REACH = 2  # a name stated in a passage covers the passages up to this many chunks away in its document
 
 # a figure: not part of a word ("COVID-19"), a date ("1/1/2021") or a decimal's tail
@@ -69,10 +74,12 @@ _ASKING = frozenset(terms("number numbers share proportion percentage percent ra
 class Lack:
     """Something the question requires that the passages do not give."""
 
-    kind: str  # year | name | measure
+    kind: str  # year | name | measure | definition
     value: str = ""
 
     def describe(self) -> str:
+        if self.kind == "definition":
+            return "a definition of what is asked"
         if self.kind == "measure":
             return {"percent": "a percentage", "money": "an amount of money", "duration": "a duration",
                     "age": "an age", "average": "an average", "phone": "a phone number"}.get(self.value, "a figure for what is asked")
@@ -121,11 +128,29 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z]+", text)}
 
 
+# names reports write short: "the U.S.", "the UK", "EU member States"
+_ALIASES = (
+    (re.compile(r"\bU\.\s?S\.(?:A\.)?|\bUSA?\b|\bAmerica"), ("united", "states")),
+    (re.compile(r"\bU\.\s?K\.|\bUK\b|\bBrit(?:ain|ish)\b"), ("united", "kingdom")),
+    (re.compile(r"\bEU\b"), ("european", "union")),
+    (re.compile(r"\bUN\b"), ("united", "nations")),
+)
+
+
+def name_words(text: str) -> set[str]:
+    """The words names are looked up in: the text's words, and the full names of its abbreviations."""
+    words = _words(text)
+    for rx, full in _ALIASES:
+        if rx.search(text):
+            words.update(full)
+    return words
+
+
 def name_present(name: str, words: set[str]) -> bool:
     """``name`` or a form of it ("Ghanaian" / "Ghana", "Kenyan" / "Kenya") is among ``words``."""
     n = name.lower().replace("’", "'").split("'")[0]
-    if n in words:
-        return True
+    if n in words or len(n) < 3 and not name.isupper():
+        return True  # "El" of "El Salvador" is an article: the name's other word carries it
     if name.isupper() or len(n) < 5:
         return False  # acronyms and short names must match exactly
     for w in words:
@@ -177,7 +202,12 @@ def key_terms(ask: Ask, title: str) -> set[str]:
 def answers_measure(ask: Ask, e: Evidence, rules: frozenset = RULES) -> bool:
     """Some sentence of the passage states the measure asked, beside what the question asks about."""
     key = key_terms(ask, e.title or e.header) if "counted" in rules else set()
-    return any(states_measure(s, ask) and (not key or key & set(terms(s))) for s in e.sentences)
+    rest = set(ask.focus) - key - set(terms(e.title or e.header)) - _ASKING
+
+    def beside(t: set) -> bool:  # what is counted is named, or paraphrased in a sentence that has the rest of the question
+        return bool(key & t) or len(rest) >= 2 and len(rest & t) >= PARAPHRASE * len(rest)
+
+    return any(states_measure(s, ask) and (not key or beside(set(terms(s)))) for s in e.sentences)
 
 
 def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[Lack]:
@@ -192,11 +222,39 @@ def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[
             if y not in have and not (y in ask.doc_years and y in titled):
                 missing.append(Lack("year", y))
     if "names" in rules:
-        words = _words(scope + "\n" + "\n".join(e.context for e in evidence))
+        words = name_words(scope + "\n" + "\n".join(e.context for e in evidence))
         missing += [Lack("name", n) for n in ask.names if not name_present(n, words)]
     if "measure" in rules and ask.quantity and not any(answers_measure(ask, e, rules) for e in evidence):
         missing.append(Lack("measure", ask.measure or ""))
+    if "defined" in rules and ask.kind == "definition" and ask.explicit and not any(defines(ask, e) for e in evidence):
+        missing.append(Lack("definition", " ".join(sorted(ask.defined))))
     return missing
+
+
+_DEFINES_AFTER = re.compile(r"^[\s”’'\"]*(?:\([^)]{1,40}\)\s*)?(?:[:–—-]|,?\s*(?:is|are|was|were|refers? to|means?|describes?|"
+                            r"involves?|consists? of|occurs? when|happens? when|(?:is |are )?(?:also )?(?:known|called|defined) as)\b)", re.I)
+_DEFINES_BEFORE = re.compile(r"\b(?:known as|called|termed|defined as|referred to as|i\.e\.|definition of|means)[\s“‘'\"]*$", re.I)
+
+
+def defines(ask: Ask, e: Evidence) -> bool:
+    """A sentence names the term asked about and says what it is: the term, then "is", "refers to",
+    "means", a colon or a dash; or "known as" / "called" before it. A report that only uses the
+    term ("... servitude, peonage, debt bondage ...") does not define it."""
+    words = re.findall(r"[A-Za-z0-9]+", ask.explicit)
+    if not words:
+        return True
+    # each word of the term as written, allowing a plural or other ending: "bottom girl" ~ "bottom girls"
+    stems = [re.escape(w[: max(4, len(w) - 2)]) + r"\w*" for w in words]
+    rx = re.compile(r"\b" + r"\W+".join(stems), re.I)
+    rev = re.compile(r"\b" + r"\W+(?:of\W+|for\W+)?".join(reversed(stems)), re.I)  # "smuggling of migrants"
+    asks = re.compile(r"^\W*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?" + r"\W+".join(stems) + r"\W*\?", re.I)
+    for s in (e.header, *e.sentences):
+        if asks.match(s):
+            return True  # "What are institutions?": a heading the definition follows
+        for m in (*rx.finditer(s), *rev.finditer(s)):
+            if _DEFINES_AFTER.match(s[m.end():]) or _DEFINES_BEFORE.search(s[: m.start()]):
+                return True
+    return False
 
 
 # -- strength -------------------------------------------------------------------------------

@@ -103,6 +103,7 @@ class Ask:
     focus: frozenset = field(default_factory=frozenset)  # the question's content terms
     counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
     defined: frozenset = field(default_factory=frozenset)  # terms of what a definition question defines
+    explicit: str = ""  # the term whose meaning is asked for by name ("what does X mean by 'grooming'", "define ...")
     wants_examples: bool = False  # asks for a scenario / story / example
     wants_source: bool = False  # asks for a website, phone number or contact
 
@@ -151,18 +152,30 @@ def _read(question: str) -> Ask:
         names=names_in(question),
         focus=frozenset(terms(question)),
         defined=frozenset(terms(defined_phrase(question))),
+        explicit=explicit_term(question),
         counted=counted_terms(question),
         wants_examples=bool(_EXAMPLES.search(question)),
         wants_source=bool(_SOURCE.search(question)),
     )
 
 
-_QUOTED = re.compile(r"[‘'“\"]([^’'”\"]{2,60})[’'”\"]")
+# a quoted term: the opening quote starts a word ("UNODC's Africa chapter" has an apostrophe, not a quote)
+_QUOTED = re.compile(r"(?<![\w’'])[‘'“\"]([^’'”\"]{2,60})[’'”\"](?!\w)")
+_EXPLICIT = re.compile(r"\bmean(?:s|t)? by\b|\bdefin(?:e|es|ed|ition)\b|\bwhat is meant\b|\bmeaning of\b|\bstand for\b|\brefer to\b", re.I)
 _DEFINED = re.compile(
     r"\b(?:mean|means|meant) by\s+(.+?)\s*\??$|\bdefin(?:e|es|ition of)\s+(?:the (?:term|crime|concept) (?:of )?)?(.+?)"
     r"(?:,|\s+as\b|\s+in\b|\?|$)|^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(.+?)\s*(?:,|\s+and\b|\?|$)",
     re.I,
 )
+
+
+def explicit_term(question: str) -> str:
+    """The term a question asks the meaning of by name (quoted, or after "mean by" / "define"), of at
+    most four words; a quoted title ("the 'Who are the traffickers?' exercise") is no term."""
+    if not (_EXPLICIT.search(question) or _QUOTED.search(question)):
+        return ""
+    phrase = defined_phrase(question)
+    return phrase if 0 < len(phrase.split()) <= 4 and "?" not in phrase else ""
 
 
 def defined_phrase(question: str) -> str:

@@ -145,3 +145,35 @@ def test_a_rewritten_follow_up_asks_what_its_own_words_ask_about_the_subject_it_
     assert "Polaris" in ask.names and "survivor" in ask.focus  # the subject is carried
     # parentheses inside a question are part of it
     assert read_question("How many children did the Interdiction for the Protection of Children (IPC) program find?").counted == ("children",)
+
+
+def test_a_term_asked_for_by_name_must_be_defined_not_only_used():
+    ask = read_question("What does the guide mean by 'grooming'?")
+    used = ev("Traffickers rely on grooming, threats and debt to control victims.")
+    assert [lk.describe() for lk in lacks(ask, [used])] == ["a definition of what is asked"]
+    for defining in ("Victims are enticed through a process known as grooming.",
+                     "Grooming is a process in which a trafficker builds trust.",
+                     "What is grooming? A trafficker builds trust and dependency over time."):
+        assert lacks(ask, [ev(defining)]) == [], defining
+    # "smuggling of migrants" defines "migrant smuggling"; a possessive is no quotation mark
+    smuggling = read_question("How does UNODC's chapter define migrant smuggling?")
+    assert smuggling.explicit == "migrant smuggling"
+    assert lacks(smuggling, [ev("Smuggling of migrants is the procurement of an irregular entry for a financial benefit.", title="UNODC report")]) == []
+    # a quoted title is no term to define, and a question that asks no meaning has none
+    assert read_question("What is the point of the 'Who are the traffickers?' photo exercise?").explicit == ""
+    assert read_question("What is the Blue Campaign?").explicit == ""
+
+
+def test_what_is_counted_may_be_paraphrased_in_a_sentence_with_the_rest_of_the_question():
+    ask = read_question("How many deaths was the war in Ethiopia alone responsible for in 2022?")
+    said = ev("Reports indicate that the war in Ethiopia alone accounted for more than 100,000 fatalities in 2022.")
+    assert lacks(ask, [said]) == []
+    elsewhere = ev("Conflicts in the region displaced 100,000 people in 2022.")
+    assert [lk.describe() for lk in lacks(ask, [elsewhere])] == ["“Ethiopia”", "a figure for what is asked"]
+
+
+def test_names_written_short_in_reports_are_found():
+    ask = read_question("What did the survivor from El Salvador do after coming to the United States?")
+    assert lacks(ask, [ev("After arriving in the U.S. from El Salvador, he found work on a farm.")]) == []
+    assert [lk.describe() for lk in lacks(ask, [ev("After arriving from El Salvador, he found work on a farm.")])] == [
+        "“United”", "“States”"]
