@@ -95,6 +95,7 @@ class Evidence:
     sentences: tuple[str, ...] = ()
     context: str = ""  # other passages of the same document: a name given once covers what follows
     title: str = ""  # the document's title: what the whole report is about
+    document: str = ""  # every passage found of the same document: a name that attributes covers them all
 
 
 @dataclass
@@ -121,7 +122,8 @@ def evidence_of(hit: Hit, near: list[Hit] = ()) -> Evidence:
         if h.chunk.doc_id == c.doc_id and h.chunk.chunk_id != c.chunk_id and abs(h.chunk.index - c.index) <= CONTEXT_REACH
     )
     sentences = tuple(u.text for u in read_passage(c.text) if u.kind not in ("chart", "footnote", "boilerplate"))
-    return Evidence(text=c.text, header=header, sentences=sentences, context=context, title=c.title)
+    document = "\n".join(f"{h.chunk.section}\n{h.chunk.text}" for h in near if h.chunk.doc_id == c.doc_id)
+    return Evidence(text=c.text, header=header, sentences=sentences, context=context, title=c.title, document=document)
 
 
 def _words(text: str) -> set[str]:
@@ -223,7 +225,10 @@ def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[
                 missing.append(Lack("year", y))
     if "names" in rules:
         words = name_words(scope + "\n" + "\n".join(e.context for e in evidence))
-        missing += [Lack("name", n) for n in ask.names if not name_present(n, words)]
+        # the publisher or document a question cites ("the DHS guide", "citing HHS") need only be in the document
+        cited = name_words("\n".join(e.document for e in evidence)) if ask.sources else set()
+        missing += [Lack("name", n) for n in ask.names
+                    if not name_present(n, words) and not (n in ask.sources and name_present(n, cited))]
     if "measure" in rules and ask.quantity and not any(answers_measure(ask, e, rules) for e in evidence):
         missing.append(Lack("measure", ask.measure or ""))
     if "defined" in rules and ask.kind == "definition" and ask.explicit and not any(defines(ask, e) for e in evidence):

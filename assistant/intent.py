@@ -100,6 +100,7 @@ class Ask:
     doc_years: tuple[str, ...] = ()  # those of ``years`` that name a document
     numbers: tuple[str, ...] = ()  # other numbers the question quotes ("the 57 participating States")
     names: tuple[str, ...] = ()  # proper names and acronyms, as written
+    sources: tuple[str, ...] = ()  # those of ``names`` that say whose document it is ("the DHS guide", "citing HHS")
     focus: frozenset = field(default_factory=frozenset)  # the question's content terms
     counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
     defined: frozenset = field(default_factory=frozenset)  # terms of what a definition question defines
@@ -150,6 +151,7 @@ def _read(question: str) -> Ask:
         doc_years=doc_years(question),
         numbers=numbers,
         names=names_in(question),
+        sources=source_names(question),
         focus=frozenset(terms(question)),
         defined=frozenset(terms(defined_phrase(question))),
         explicit=explicit_term(question),
@@ -251,6 +253,32 @@ def names_in(question: str) -> tuple[str, ...]:
             continue
         names.append(re.sub(r"[’']s$", "", w))
     return tuple(dict.fromkeys(names))
+
+
+# a name that attributes: "according to UNODC", "citing HHS", "the DHS guide", "Polaris's survivor study"
+_DOC_NOUN = (r"(?:guide|guides|report|reports|study|survey|chapter|data|research|compendium|publication|brochure|"
+             r"toolkit|analysis|handbook|manual|resource|fact ?sheet|training|curriculum|campaign)\b")
+_SOURCE_BEFORE = re.compile(r"\b(?:according to|citing|cited by|published by)\s+(?:the\s+|its\s+)?$", re.I)
+_MODIFIER = r"(?:(?!(?:in|of|on|at|for|to|the|a|an|and|or|by|with|from|about|who|that|which)\b)[\w-]+\s+)"
+_SOURCE_AFTER = re.compile(rf"^(?:[’']s)?\s+{_MODIFIER}{{0,3}}?{_DOC_NOUN}", re.I)
+
+
+def source_names(question: str) -> tuple[str, ...]:
+    """The names of a question that attribute it to a document or its publisher: a passage need not
+    repeat them, its document does ("Which groups does the DoD guide, citing HHS, list ...")."""
+    out = []
+    for m in _NAME.finditer(question):
+        name = re.sub(r"[’']s$", "", m.group(0))
+        after = question[m.end():]
+        before = question[: m.start()]
+        # the rest of a name ("Generation 30 research", "Polaris's National Survivor Study")
+        run_after = re.match(r"^(?:[’']s)?(?:\s+(?:[A-Z][\w-]*|\d+))*", after).group(0)
+        rest = after[len(run_after):]
+        if (_SOURCE_AFTER.match(after) or _SOURCE_AFTER.match(rest) or re.search(rf"{_DOC_NOUN}$", run_after, re.I)
+                or _SOURCE_BEFORE.search(before) and re.match(r"^\s*(?:[,.?)]|$)", rest)):
+            out.append(name)
+    names = set(names_in(question))
+    return tuple(n for n in dict.fromkeys(out) if n in names)
 
 
 _PART = re.compile(

@@ -177,3 +177,18 @@ def test_names_written_short_in_reports_are_found():
     assert lacks(ask, [ev("After arriving in the U.S. from El Salvador, he found work on a farm.")]) == []
     assert [lk.describe() for lk in lacks(ask, [ev("After arriving from El Salvador, he found work on a farm.")])] == [
         "“United”", "“States”"]
+
+
+def test_a_name_that_cites_the_source_need_only_be_in_its_document():
+    q = "Which groups does the parent guide, citing HHS, list as especially vulnerable?"
+    assert read_question(q).sources == ("HHS",)
+    intro = hit("The guide draws on HHS findings about vulnerable youth.", title="Parent guide", rank=1)
+    groups = Hit(chunk=Chunk(chunk_id="c9", doc_id="d", file="r.pdf", title="Parent guide", index=9, page_start=9, page_end=9,
+                             page_label="9", section="", start=0, end=60,
+                             text="Youth in foster care, runaway and homeless youth are especially vulnerable."),
+                 score=0.5, rank=2, dense_score=0.7, lexical_score=1.0)
+    v = assess(read_question(q), [intro, groups])
+    assert 1 in v.admissible  # far from the HHS passage, in the same document
+    # a name that says where or who is about is still needed in (or near) the passage itself
+    assert read_question("How many victims did the Hotline identify in Kenya?").sources == ()
+    assert read_question("How many victims were detected in Kenya, according to UNODC?").sources == ("UNODC",)
