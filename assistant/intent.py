@@ -134,7 +134,8 @@ def read_question(question: str) -> Ask:
     if m and OWN_ASK.search(m.group("own")):
         own, whole = _read(m.group("own") + "?"), _read(question)
         return replace(own, years=whole.years, doc_years=whole.doc_years, names=whole.names, focus=whole.focus,
-                       comparison=own.comparison or len(whole.years) > 1)
+                       sources=whole.sources, comparison=own.comparison or len(whole.years) > 1,
+                       wants_examples=whole.wants_examples, wants_source=whole.wants_source)  # "in the guide's scenario ..."
     return _read(question)
 
 
