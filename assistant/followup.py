@@ -30,6 +30,14 @@ _REFERENCE = re.compile(
     r"mentioned|previous|earlier|same period|at that time|back then)\b",
     re.I,
 )
+# "that estimate", "that bill", "that post": a demonstrative, not "say that ..." nor "victims that were ..."
+_THAT = re.compile(
+    r"(?<!\bsay )(?<!\bsays )(?<!\bsaid )(?<!\bfind )(?<!\bfound )(?<!\bshow )(?<!\bshows )(?<!\bsuggest )"
+    r"(?<!\bnote )(?<!\bstate )(?<!\breport )(?<!\breports )(?<!\bmean )(?<!\bmeans )(?<!\bso )(?<!\bsuch )"
+    r"\bthat\s+(?!(?:is|are|was|were|has|have|had|can|could|will|would|may|might|should|must|do|does|did|the|a|an|"
+    r"they|it|he|she|we|you|i)\b)[a-z]",
+    re.I,
+)
 # pronouns often point inside their own question ("how do traffickers recruit their victims"):
 # they mark a follow-up only in a short question
 _PRONOUN = re.compile(r"\b(?:it|its|they|them|their|theirs|he|she|his|her|him|there)\b", re.I)
@@ -47,7 +55,7 @@ def is_follow_up(question: str) -> bool:
     words ("Has its share grown?", "What share of them ...?"), before the question has named
     anything it could stand for; later ones usually point inside the question ("How do
     traffickers recruit their victims?")."""
-    if _CONNECTIVE.search(question) or _REFERENCE.search(question):
+    if _CONNECTIVE.search(question) or _REFERENCE.search(question) or _THAT.search(question):
         return True
     n = len(terms(question))
     if n < MIN_OWN_TERMS or (n < SHORT and bool(_PRONOUN.search(question))):
@@ -73,7 +81,9 @@ def rewrite(question: str, previous: str) -> str:
     if swapped:
         return swapped
     own = q.rstrip(" ?.!")
-    return f"{own} ({prev.rstrip(' ?.!')})?"
+    # a follow-up of a follow-up carries both earlier questions, flat: "C (B; A)?", never "C (B (A))?"
+    carried = re.sub(r"\s*\(([^()]+)\)\s*$", r"; \1", prev.rstrip(" ?.!")).rstrip(" ?.!")
+    return f"{own} ({carried})?"
 
 
 _FRAGMENT = re.compile(r"^\s*(?:and|but|or)?\s*(?:what|how) about\s+(?:the\s+)?(.+?)\s*\??\s*$|^\s*and\s+(?:for\s+)?(?:the\s+)?(.+?)\s*\?\s*$", re.I)

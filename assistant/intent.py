@@ -134,7 +134,9 @@ def read_question(question: str) -> Ask:
     if m and OWN_ASK.search(m.group("own")):
         own, whole = _read(m.group("own") + "?"), _read(question)
         return replace(own, years=whole.years, doc_years=whole.doc_years, names=whole.names, focus=whole.focus,
-                       sources=whole.sources, comparison=own.comparison or len(whole.years) > 1,
+                       # names only the carried question gives (the conversation's subject) need only be in the document
+                       sources=tuple(dict.fromkeys(whole.sources + tuple(n for n in whole.names if n not in own.names))),
+                       comparison=own.comparison or len(whole.years) > 1,
                        wants_examples=whole.wants_examples, wants_source=whole.wants_source)  # "in the guide's scenario ..."
     return _read(question)
 

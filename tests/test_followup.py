@@ -47,3 +47,14 @@ def test_a_pronoun_among_the_first_words_points_back_to_the_conversation():
         assert got.startswith(follow.rstrip("?")) and "Hotline identify in 2021" in got, got
     # a pronoun after the question has named its subject points inside the question
     assert not is_follow_up("Which sectors does the Department of Labor list as having forced labor, and where are they?")
+
+
+def test_that_before_a_noun_points_back_and_earlier_turns_are_carried_flat():
+    for follow in ("How was that estimate made?", "How does that compare with Asia?", "Who sponsored that bill?"):
+        assert is_follow_up(follow), follow
+    for own in ("Does the guide say that teachers are mandated reporters?",
+                "How many of the victims that were identified were minors?"):
+        assert not is_follow_up(own), own
+    history = [(FIRST, "..."), ("How was that estimate made?", "...")]
+    got = standalone("Who checked that figure?", history)
+    assert got == "Who checked that figure (How was that estimate made; How many likely victims did the Hotline identify in 2021)?"
