@@ -140,12 +140,22 @@ class Assistant:
 
     def gate_step(self, turn: Turn) -> Turn:
         t0 = time.perf_counter()
-        verdict = assess(read_question(turn.query.text), turn.hits, DEPTH, self.min_strength, self.rules)
+        verdict = assess(read_question(turn.query.text), turn.hits, DEPTH, self.min_strength, self.rules, known=self.known())
         if self.judge is not None and verdict.answerable:
             passages = [turn.hits[i].chunk.text for i in verdict.admissible][: turn.query.k]
             verdict.judge = float(self.judge.p_yes(turn.query.text, passages))
             verdict.answerable = verdict.judge >= self.judge_threshold
         return replace(turn, verdict=verdict, timings={**turn.timings, "gate_ms": _ms(t0)})
+
+    def known(self):
+        """How well the library knows a word (``LexicalIndex.share``), for the gate; None without a BM25 index."""
+        lexical = getattr(self.retriever, "lexical", None)
+        if lexical is None or not getattr(self.retriever, "lexical_weight", 0):
+            return None
+        try:
+            return lexical().share
+        except Exception:  # no index yet (an empty store): the gate goes without
+            return None
 
     def refusal(self, turn: Turn) -> Answer:
         from .answerers.base import refusal_answer

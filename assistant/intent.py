@@ -104,6 +104,7 @@ class Ask:
     focus: frozenset = field(default_factory=frozenset)  # the question's content terms
     counted: tuple[str, ...] = ()  # terms of what a "how many" question counts ("hotels")
     defined: frozenset = field(default_factory=frozenset)  # terms of what a definition question defines
+    asked: str = ""  # the kind of thing "which X does ..." wants named: its head noun, as written ("airlines")
     explicit: str = ""  # the term whose meaning is asked for by name ("what does X mean by 'grooming'", "define ...")
     wants_examples: bool = False  # asks for a scenario / story / example
     wants_source: bool = False  # asks for a website, phone number or contact
@@ -158,6 +159,7 @@ def _read(question: str) -> Ask:
         focus=frozenset(terms(question)),
         defined=frozenset(terms(defined_phrase(question))),
         explicit=explicit_term(question),
+        asked=asked_noun(question),
         counted=counted_terms(question),
         wants_examples=bool(_EXAMPLES.search(question)),
         wants_source=bool(_SOURCE.search(question)),
@@ -172,6 +174,21 @@ _DEFINED = re.compile(
     r"(?:,|\s+as\b|\s+in\b|\?|$)|^\s*(?:what|who)\s+(?:is|are|was|were)\s+(?:an?\s+|the\s+)?(.+?)\s*(?:,|\s+and\b|\?|$)",
     re.I,
 )
+
+
+# "which airlines did ...", "in which U.S. city did ...", "what software does ...": which/what, up to three
+# words, then an auxiliary; the last of the words names the kind of thing the answer must name
+_ASKED = re.compile(
+    rf"^\s*(?:in|on|at|for|from|to|among|by|through|under|with)?\s*(?:which|what)\s+((?:(?!{_AUX})[\w.’'-]+\s+){{1,3}}?)"
+    rf"(?:of the [a-z]+\s+)?{_AUX}",
+    re.I,
+)
+
+
+def asked_noun(question: str) -> str:
+    """The head noun of "which X does ...": the kind of thing asked for ("" if none)."""
+    m = _ASKED.match(question)
+    return m.group(1).split()[-1].lower() if m else ""
 
 
 def explicit_term(question: str) -> str:

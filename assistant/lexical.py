@@ -264,6 +264,14 @@ class LexicalIndex:
             self._postings[term] = got
         return got
 
+    def share(self, word: str) -> float:
+        """The share of the library's passages that use ``word`` (its stem): how well the library
+        knows a kind of thing. A word that tokenizes to nothing (a stopword) counts as known."""
+        toks = tokenize([word])[0]
+        if not toks or not self._n:
+            return 1.0
+        return max(len(self._merged(t)[0]) for t in toks) / self._n
+
     def neighbour(self, chunk: Chunk, offset: int) -> Chunk | None:
         i = self._pos.get((chunk.doc_id, chunk.index + offset))
         return self.chunks[i] if i is not None else None

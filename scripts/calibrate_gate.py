@@ -25,11 +25,17 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 FLOORS = [round(0.30 + 0.025 * i, 3) for i in range(17)]  # 0.30 .. 0.70
 
 
+KNOWN = None  # the library's word shares (``LexicalIndex.share``), as the chain gives the gate
+
+
 def rates(rows, floor: float, rules) -> tuple[float, float]:
     from assistant.answerability import assess
 
-    refused_un = [not assess(ask, hits, min_strength=floor, rules=rules).answerable for q, ask, hits in rows if not q.answerable]
-    refused_an = [not assess(ask, hits, min_strength=floor, rules=rules).answerable for q, ask, hits in rows if q.answerable]
+    def refused(ask, hits) -> bool:
+        return not assess(ask, hits, min_strength=floor, rules=rules, known=KNOWN).answerable
+
+    refused_un = [refused(ask, hits) for q, ask, hits in rows if not q.answerable]
+    refused_an = [refused(ask, hits) for q, ask, hits in rows if q.answerable]
     mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
     return mean(refused_un), mean(refused_an)
 
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     corpus = Path(args.corpus)
     settings = eval_settings(corpus, None, None)
     _ingest(corpus, settings, prune=True, progress=False)
+    global KNOWN
     bot = Assistant(settings)
     rows = []
     for qs in load_sets(args.sets):
@@ -69,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 history.append((earlier, bot.ask(earlier, history=list(history)).text))
             turn = bot.prepare().invoke(Turn(bot.query(q.question, history)))
             rows.append((q, read_question(turn.query.text), turn.hits))
+    KNOWN = bot.known()
 
     rng = random.Random(args.seed)
     order = list(range(len(rows)))

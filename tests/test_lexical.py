@@ -151,3 +151,13 @@ def test_torn_index_file_or_orphan_segment_is_recovered(corpus, settings):
 
 def test_tokenize_is_shared_by_chunks_and_queries():
     assert tokenize(["Trafficking of the victims"]) == [["traffick", "victim"]]
+
+
+def test_share_is_the_part_of_the_library_that_uses_a_word():
+    chunks = make_chunks(3, 10)
+    index = LexicalIndex.build(chunks, "fp")
+    uses = sum("hotline" in c.text.split() for c in chunks)
+    assert index.share("hotline") == pytest.approx(uses / len(chunks))
+    assert index.share("hotlines") == index.share("hotline")  # stems, as BM25 reads them
+    assert index.share("airlines") == 0.0
+    assert index.share("the") == 1.0  # a stopword tells nothing
