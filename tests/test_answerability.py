@@ -210,3 +210,9 @@ def test_a_kind_of_thing_the_library_never_mentions_is_refused():
     # a passage that names the kind asked for answers whatever the library's share
     named = [hit("Traffickers bought tickets on two airlines flying to the Gulf states.", rank=1)]
     assert assess(ask, named, known=lambda w: library.get(w, 1.0)).answerable
+
+
+def test_what_was_the_rate_asks_for_a_figure():
+    assert read_question("What was the response rate of the survey?").kind == "quantity"
+    assert read_question("What is the total cost of the programme?").measure == "money"
+    assert read_question("What is debt bondage?").kind == "definition"
