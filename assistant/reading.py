@@ -37,7 +37,7 @@ _LEADER = re.compile(r"(?:\.\s){4,}|\.{5,}")
 _OPENS_LIST = re.compile(r"^\s*(?:below (?:are|is)|the following (?:are|is)|here are)\b", re.I)
 _LINK = re.compile(r"\s*(?:https?://|www\.)\S+")
 _URL = re.compile(r"https?://|www\.|\.(?:gov|org|com|int|edu)\b/?", re.I)
-_FOOTNOTE = re.compile(r"^\s*\d{1,3}\s+(?:(?-i:[A-Z])|https?:|www\.|ibid|see\b|cf\.)", re.I)  # "37 percent of ..." is no note
+_FOOTNOTE = re.compile(r"^\s*(?:\d{1,3}\s+(?:(?-i:[A-Z])|https?:|www\.|ibid|see\b|cf\.)|[¹²³⁴⁵⁶⁷⁸⁹⁰]+\s*\S)", re.I)  # "37 percent of ..." is no note; "¹ Situations where ..." is
 _BOILERPLATE = re.compile(
     r"\b(?:isbn|issn|e-?isbn|doi:|sales no\.|©|copyright|all rights reserved|suggested citation|disclaimer|"
     r"the views expressed|does not necessarily reflect|printed in|this (?:report|publication|document|guide|brochure)"
@@ -144,7 +144,8 @@ def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
 def _row_kind(s: str) -> str:
     cells = [c.strip() for c in s.split(" | ")]
     figures = [c for c in cells if re.search(r"\d", c)]
-    if figures and all(_YEAR_CELL.match(c) for c in figures):
+    numbers = re.findall(r"\d[\d,.]*\d|\d", s)
+    if figures and (all(_YEAR_CELL.match(c) for c in figures) or all(re.fullmatch(r"(?:19|20)\d\d", n) for n in numbers)):
         return "chart"  # a table's header row ("2020 | 2021 | % Change"): years label columns, count nothing
     has_figure = bool(figures)
     labelled = any(re.search(r"[a-z]{2,}", c) for c in cells)

@@ -90,6 +90,8 @@ def test_endnotes_and_header_rows_are_not_answers():
     assert classify("22. Fassett, “Dallas High Risk Victims Model” (see note 21).") == "footnote"
     assert classify("2. Know the signs: call the hotline https://www.example.gov/blue") == "item"  # a step keeps its link
     assert classify("Reported Year | 2020 | 2021 | % Change") == "chart"
+    assert classify("2021 Form of Trafficking | 2020 | 2021") == "chart"  # only years: a header, whatever its label
+    assert classify("¹ Situations where the form is “Other/Not Specified” occur when an agent reports.") == "footnote"
     assert classify("Male | 1368 | 39% | 1814 | 48% | 24%") == "row"
 
 
