@@ -116,7 +116,7 @@ def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
     if _LEADER.search(s):
         return "navigation"  # a contents or list-of-figures line: "FIGURE 2 | Income . . . . . 14"
     if " | " in s:
-        return _row_kind(s)
+        return "footnote" if _URL.search(s) else _row_kind(s)  # "Washington, DC 20530 | Visit us at www..."
     if is_list_item(s) and _REFERENCE.search(s):
         return "footnote"
     if is_list_item(s) and not _FOOTNOTE.match(s) and len(words) >= 2:
@@ -125,7 +125,8 @@ def classify(sentence: str, scenario_names: frozenset = frozenset()) -> str:
         return "footnote"
     if _BOILERPLATE.search(s):
         return "boilerplate"
-    if _CAPTION.match(s) and not s.rstrip().endswith((".", ":")) or re.match(r"^\s*(?:fig(?:ure)?|table|chart|map|box)\s*\d", s, re.I):
+    if (_CAPTION.match(s) and not s.rstrip().endswith((".", ":")) or re.match(r"^\s*(?:fig(?:ure)?|table|chart|map|box)\s*\d", s, re.I)
+            or re.match(r"^\s*(?:source|sources|note|notes)\s*:", s, re.I)):  # "Source: UNODC NGO Survey."
         return "caption"
     numbers = [w for w in words if w[0].isdigit()]
     if len(numbers) >= 4 and len(numbers) >= len(words) - len(numbers):
@@ -232,6 +233,8 @@ def clean_item(item: str) -> str:
 def quoted(unit: Unit) -> str:
     """What the reader quotes for a unit: one line, a lead-in with its items joined by semicolons."""
     head = " ".join(unit.text.split())
+    if unit.kind == "item":
+        return _BULLET.sub("", head, count=1) or head  # an item quoted alone loses its bullet, not its words
     if not unit.items:
         return head
     return f"{head.rstrip()} {'; '.join(unit.items)}."

@@ -91,6 +91,10 @@ def test_endnotes_and_header_rows_are_not_answers():
     assert classify("2. Know the signs: call the hotline https://www.example.gov/blue") == "item"  # a step keeps its link
     assert classify("Reported Year | 2020 | 2021 | % Change") == "chart"
     assert classify("2021 Form of Trafficking | 2020 | 2021") == "chart"  # only years: a header, whatever its label
+    assert classify("Source: UNODC NGO Survey.") == "caption"
+    assert classify("Washington, DC 20530 | Visit the IACP online at www.example.org.") == "footnote"
+    item = next(u for u in read_passage("» Call the hotline at 1-888-373-7888 to report suspected trafficking.") if u.kind == "item")
+    assert quoted(item) == "Call the hotline at 1-888-373-7888 to report suspected trafficking."
     assert classify("¹ Situations where the form is “Other/Not Specified” occur when an agent reports.") == "footnote"
     assert classify("Male | 1368 | 39% | 1814 | 48% | 24%") == "row"
 
