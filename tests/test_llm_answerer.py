@@ -265,3 +265,18 @@ def test_a_supported_sentence_left_uncited_gets_its_passage_and_an_unsupported_o
     assert ans.text == "The agency identified 1,245 victims of trafficking in 2019. [1]"
     assert [c.chunk_id for c in ans.citations] == ["doc-1"]
     assert ans.unsupported == ["Their families received cash grants from the ministry."]
+
+
+def test_llm_threads_come_from_the_environment(monkeypatch):
+    from assistant.answerers.backends import llm_threads
+
+    monkeypatch.setenv("ASSISTANT_LLM_THREADS", "1")
+    assert llm_threads() == 1
+    monkeypatch.setenv("ASSISTANT_LLM_THREADS", "two")
+    with pytest.raises(BackendError, match="ASSISTANT_LLM_THREADS"):
+        llm_threads()
+    monkeypatch.setenv("ASSISTANT_LLM_THREADS", "0")
+    with pytest.raises(BackendError, match="at least 1"):
+        llm_threads()
+    monkeypatch.delenv("ASSISTANT_LLM_THREADS")
+    assert llm_threads() >= 1
