@@ -41,7 +41,8 @@ def judge_all(sets: list[Path], corpus: Path, out: Path, top: int, k: int, stop_
     bot = Assistant(settings, backend="extractive")
     judge = None
     rows = []
-    queues = [[(qs.name, q) for q in qs.questions] for qs in load_sets(sets)]
+    # unanswerable questions first in each set: the rarer kind, so a stopped run still has them
+    queues = [[(qs.name, q) for q in sorted(qs.questions, key=lambda q: q.answerable)] for qs in load_sets(sets)]
     order = [qu[i] for i in range(max(map(len, queues), default=0)) for qu in queues if i < len(qu)]
     with cache.open("a") as f:
         for name, q in order:
@@ -60,20 +61,21 @@ def judge_all(sets: list[Path], corpus: Path, out: Path, top: int, k: int, stop_
             question = ans.standalone_question or q.question
             passages = [h.chunk.text for h in ans.hits[:top]]
             t0 = time.perf_counter()
-            p = judge.p_yes(question, passages)
+            # the gate refuses what the reader refuses whatever the judge says: no need to ask it
+            p = None if ans.refused else judge.p_yes(question, passages)
             row = {"set": name, "id": q.id, "answerable": q.answerable, "refused": ans.refused,
                    "p_yes": p, "judge_ms": (time.perf_counter() - t0) * 1000}
             f.write(json.dumps(row) + "\n")
             f.flush()
             rows.append(row)
-            print(f"{name} {q.id} answerable={q.answerable} refused={ans.refused} p_yes={p:.3f}", file=sys.stderr)
+            print(f"{name} {q.id} answerable={q.answerable} refused={ans.refused} p_yes={p}", file=sys.stderr)
     return rows
 
 
 def rates(rows: list[dict], t: float | None) -> dict:
     """Refusal rates without (t None) or with the gate at t."""
     def refused(r):
-        return r["refused"] or (t is not None and r["p_yes"] < t)
+        return r["refused"] or (t is not None and r["p_yes"] is not None and r["p_yes"] < t)
 
     ans = [r for r in rows if r["answerable"]]
     unans = [r for r in rows if not r["answerable"]]
@@ -88,7 +90,7 @@ def rates(rows: list[dict], t: float | None) -> dict:
 def choose_threshold(tune: list[dict]) -> float | None:
     base = rates(tune, None)
     best, best_refused = None, base["refused_unanswerable"]
-    for t in sorted({r["p_yes"] for r in tune} | {1.0}):  # gate refuses p_yes < t
+    for t in sorted({r["p_yes"] for r in tune if r["p_yes"] is not None} | {1.0}):  # gate refuses p_yes < t
         r = rates(tune, t)
         if r["wrong_refusals"] <= base["wrong_refusals"] and r["refused_unanswerable"] > best_refused:
             best, best_refused = t, r["refused_unanswerable"]
@@ -128,14 +130,16 @@ def main(argv: list[str] | None = None) -> int:
     for name in dict.fromkeys(r["set"] for r in rows):
         sub = [r for r in rows if r["set"] == name]
         report["sets"][name] = {"tune": name in tune_names, "without": rates(sub, None), "with": rates(sub, t),
-                                "judge_ms_mean": sum(r["judge_ms"] for r in sub) / len(sub)}
+                                "judge_ms_mean": sum(r["judge_ms"] for r in sub if r["p_yes"] is not None) / max(1, sum(r["p_yes"] is not None for r in sub)),
+                                "n_judged": sum(r["p_yes"] is not None for r in sub)}
     (args.out / "gate.json").write_text(json.dumps(report, indent=2))
     print(f"threshold (chosen on {', '.join(sorted(tune_names))}): {t}")
     for name, s in report["sets"].items():
         w, g = s["without"], s["with"]
         print(f"{name}{' (tune)' if s['tune'] else ''}: unanswerable refused {w['refused_unanswerable']}/{w['n_unanswerable']}"
               f" -> {g['refused_unanswerable']}/{g['n_unanswerable']}; wrong refusals {w['wrong_refusals']}/{w['n_answerable']}"
-              f" -> {g['wrong_refusals']}/{g['n_answerable']}; judge {s['judge_ms_mean'] / 1000:.1f} s/question")
+              f" -> {g['wrong_refusals']}/{g['n_answerable']}; judge asked {s['n_judged']} (the reader answered them),"
+              f" {s['judge_ms_mean'] / 1000:.1f} s each")
     return 0
 
 

@@ -313,3 +313,15 @@ def test_roman_numeral_items_and_us_abbreviations_split_as_a_reader_would():
         "Drivers include:", "Conflict [1].", "Weak governance [2].", "Poverty [3]"]
     assert answer_sentences("The U.S. Department of State funds shelters [1]. In the U.S. [2] Most are women.") == [
         "The U.S. Department of State funds shelters [1].", "In the U.S. [2]", "Most are women."]
+
+
+def test_a_sentence_restating_the_reports_title_is_supported_by_the_title():
+    hits = make_hits()
+    for h in hits:
+        h.chunk.title = "Annual report 2019-2020 of the Agency"
+    said = "The Agency's 2019-2020 annual report says shelters offer legal aid and medical care."
+    ans = verified(fake_answerer(said), "What does the Agency's annual report say shelters offer?", hits)
+    assert not ans.refused and ans.citations[0].chunk_id == "doc-3"
+    # the title's year does not vouch for another year
+    ans = verified(fake_answerer(said.replace("2019-2020", "2021")), "What does the Agency's annual report say shelters offer?", hits)
+    assert ans.refused

@@ -82,6 +82,15 @@ def lexical_support(sentence: str, passage: str) -> tuple[float, list[str]]:
     return len(words & content_words(passage)) / len(words), missing
 
 
+def titled(title: str, text: str) -> str:
+    """A cited passage as the verifier reads it: its document's title, then its text.
+
+    A model restates the question's frame ("UNODC's 2024 Global Report singles out ..."); the
+    year and name come from the title the citation shows, not from the passage's own words.
+    """
+    return f"{title}\n{text}" if title else text
+
+
 def clauses(sentence: str) -> list[str]:
     """The sentence cut at punctuation and joining words into clauses of MIN_CLAUSE_WORDS content words or more."""
     text = strip_markers(sentence)
@@ -237,7 +246,7 @@ def repair_citations(text: str, hits: Sequence[Hit], question: str = "", lexical
                 continue
             best, best_share = 0, lexical_threshold
             for n, h in enumerate(hits, 1):
-                ok, share = supports(sent, h.chunk.text, lexical_threshold)
+                ok, share = supports(sent, titled(h.chunk.title, h.chunk.text), lexical_threshold)
                 if ok and share >= best_share:
                     best, best_share = n, share
                     if share == 1.0:
@@ -285,7 +294,7 @@ def verify_answer(
     if answer.refused:
         return answer
     sentences = answer_sentences(answer.text)
-    passages = [c.text for c in answer.citations]
+    passages = [titled(c.title, c.text) for c in answer.citations]
     checks = check_sentences(sentences, passages, embedder, lexical_threshold, embedding_threshold)
     kept, unsupported, text = [], list(answer.unsupported), answer.text
     seen: set[str] = set()
