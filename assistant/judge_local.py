@@ -8,7 +8,6 @@ are fenced like the answer prompt's (``prompts.fence_text``): document text is d
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 from .answerers.prompts import fence_text
@@ -42,8 +41,8 @@ def yes_probability(logits, yes_ids: Sequence[int], no_ids: Sequence[int]) -> fl
 class LocalJudge:
     """Yes/No answerability judgements from a GGUF chat model run in-process by llama.cpp."""
 
-    def __init__(self, model_path: str | None = None, n_threads: int = 2, n_ctx: int = 4096):
-        from .answerers.backends import local_model_path
+    def __init__(self, model_path: str | None = None, n_threads: int | None = None, n_ctx: int = 4096):
+        from .answerers.backends import llm_threads, local_model_path
 
         path = local_model_path(model_path=model_path)
         if not path.is_file():
@@ -53,7 +52,7 @@ class LocalJudge:
         except ImportError as exc:
             raise BackendError("the local judge needs llama-cpp-python: pip install 'assistant[local]'") from exc
         self.model_path = str(path)
-        self.llm = Llama(model_path=self.model_path, n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 1,
+        self.llm = Llama(model_path=self.model_path, n_ctx=n_ctx, n_threads=n_threads or llm_threads(),
                          n_batch=512, verbose=False)
         self._yes = self._first_tokens(["Yes", " Yes", "yes", " yes", "YES"])
         self._no = self._first_tokens(["No", " No", "no", " no", "NO"])

@@ -197,6 +197,7 @@ class Answer:
     backend: str = "extractive"
     unsupported: list[str] = field(default_factory=list)  # sentences the verifier removed: no citation supports them
     gate: dict[str, Any] = field(default_factory=dict)  # the answerability gate's decision and signals
+    raw: str = ""  # a model's text before citation clean-up and verification: an evaluation can re-verify it
 
     def to_json(self) -> dict[str, Any]:
         """The public JSON shape shared by ``assistant ask --json`` and the UI's ``ask`` endpoint."""

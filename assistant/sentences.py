@@ -211,19 +211,27 @@ def _is_end(text: str, block_start: int, m: re.Match, nxt: str) -> bool:
     token = text[w0:p0].lstrip("\"'“‘([{")
     if not token:
         return True
-    low = token.lower()
-    at = m.start("next")
     if _only_space(text, block_start, w0) and _ENUM.fullmatch(token):
         return False  # "1. Item" / "a. Item" at the start of a block
+    return dot_ends_sentence(token, text[m.start("next") : m.start("next") + 40])
+
+
+def dot_ends_sentence(token: str, after: str) -> bool:
+    """Whether a "." right after ``token`` ends a sentence, ``after`` being the text that follows the blank.
+
+    The abbreviation rules of the module docstring, shared with the answer splitter
+    (``answerers.markers``): "U.S. Department" goes on, "U.S. The" ends, "No. 29" goes on.
+    """
+    low = token.lower()
     if len(token) == 1 and token.isupper():  # initials: "J. Smith"
         return False
     if low in _ABBREV_ALWAYS:
         return False
     if low in _ABBREV_NUMERIC:
-        return not _ROMAN_OR_NUM.match(text, at)
+        return not _ROMAN_OR_NUM.match(after)
     if len(token) == 1 and token.isalpha():  # a lone letter: "grade a. Next" is rarer than "v. Smith"
         return False
     if low in _ABBREV_OPENER or _DOTTED.fullmatch(token):  # "U.S. The" splits, "U.S. Department" not
-        word = _WORD_AFTER.match(text, at)
+        word = _WORD_AFTER.match(after)
         return bool(word) and word.group(1).lower() in _OPENERS
     return True

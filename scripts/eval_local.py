@@ -2,22 +2,27 @@
 
 Each question goes through the evaluation runner's ``ask_all`` (same chain, same scoring as
 `assistant eval`), one at a time, and each backend's records are written to OUT/<backend>/results.jsonl
-as they come;
+as they come, with what the model read and wrote in OUT/<backend>/raw.jsonl (``scripts/rescore_local.py``
+rescores a run from it with a changed verifier);
 OUT/comparison.md and comparison.json put the headline figures per set next to each other, with
 time to first token (from each answer's timings) and three answers verbatim. Needs the local
-extra and `assistant models fetch`; run it with `nice`, it takes ~7 s a question on 2 cores.
+extra and `assistant models fetch`; run it with `nice`: ~7 s a question on 2 idle cores, ~30 s with
+``--threads 1`` on cores other jobs share (more threads were 3-6x slower there).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ROWS = [
+    ("answerable asked", "n_answerable", "{}"),
+    ("unanswerable asked", "n_unanswerable", "{}"),
     ("fact recall", "fact_recall", "{:.2f}"),
     ("citation precision", "citation_precision", "{:.2f}"),
     ("citation support", "citation_support", "{:.2f}"),
@@ -78,8 +83,7 @@ def _cell(value, fmt: str) -> str:
 def comparison_markdown(table: dict, samples: list[dict], backends: list[str]) -> str:
     lines = []
     for set_name, per_backend in table.items():
-        n = per_backend[backends[0]]
-        lines += [f"### {set_name} ({n['n_answerable']} answerable, {n['n_unanswerable']} unanswerable)", "",
+        lines += [f"### {set_name}", "",
                   "| metric | " + " | ".join(backends) + " |", "| --- |" + " --- |" * len(backends)]
         for label, key, fmt in ROWS:
             lines.append(f"| {label} | " + " | ".join(_cell(per_backend.get(b, {}).get(key), fmt) for b in backends) + " |")
@@ -107,6 +111,7 @@ def ask_sets(sets: list[Path], corpus: Path, backend: str, k: int, out: Path, st
     appended to OUT/results.jsonl as it is scored: a slow model's run keeps what it finished."""
     from assistant.chain import Assistant
     from assistant.evaluation.questions import load_sets
+    from assistant.evaluation.rawlog import raw_line
     from assistant.evaluation.runner import _ingest, ask_all, eval_settings
 
     settings = eval_settings(corpus, None, backend)
@@ -114,14 +119,18 @@ def ask_sets(sets: list[Path], corpus: Path, backend: str, k: int, out: Path, st
     bot = Assistant(settings, backend=backend)
     out.mkdir(parents=True, exist_ok=True)
     records = []
-    with (out / "results.jsonl").open("w") as f:
+    with (out / "results.jsonl").open("w") as f, (out / "raw.jsonl").open("w") as raw_f:
+        def keep_raw(q, answer, latency_ms):
+            raw_f.write(json.dumps(raw_line(q.set_name, q.id, answer, latency_ms, k)) + "\n")
+            raw_f.flush()
+
         queues = [list(qs.questions) for qs in load_sets(sets)]
         order = [qu[i] for i in range(max(map(len, queues), default=0)) for qu in queues if i < len(qu)]
         for q in order:  # round robin over the sets, so a stopped run still covers each
             if stop_at is not None and time.monotonic() > stop_at:
                 print(f"eval-local: time is up; {backend} answered {len(records)} questions", file=sys.stderr)
                 return records
-            rec = ask_all(bot, [q], k=k, progress=False, warmup=False)[0]
+            rec = ask_all(bot, [q], k=k, progress=False, warmup=False, on_answer=keep_raw)[0]
             f.write(json.dumps(rec) + "\n")
             f.flush()
             records.append(rec)
@@ -139,7 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-minutes", type=float, help="stop asking after this long per run (the figures cover what was asked)")
     ap.add_argument("--first", nargs=2, type=int, metavar=("ANSWERABLE", "UNANSWERABLE"),
                     help="only the first N answerable and M unanswerable questions of each set (slow machines)")
+    ap.add_argument("--threads", type=int, help="llama.cpp threads (sets ASSISTANT_LLM_THREADS; 1 is fastest on busy cores)")
     args = ap.parse_args(argv)
+    if args.threads:
+        os.environ["ASSISTANT_LLM_THREADS"] = str(args.threads)
 
     sets = args.sets or default_sets()
     if not sets or not args.corpus.is_dir():

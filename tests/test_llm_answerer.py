@@ -265,3 +265,63 @@ def test_a_supported_sentence_left_uncited_gets_its_passage_and_an_unsupported_o
     assert ans.text == "The agency identified 1,245 victims of trafficking in 2019. [1]"
     assert [c.chunk_id for c in ans.citations] == ["doc-1"]
     assert ans.unsupported == ["Their families received cash grants from the ministry."]
+
+
+def test_llm_threads_come_from_the_environment(monkeypatch):
+    from assistant.answerers.backends import llm_threads
+
+    monkeypatch.setenv("ASSISTANT_LLM_THREADS", "1")
+    assert llm_threads() == 1
+    monkeypatch.setenv("ASSISTANT_LLM_THREADS", "two")
+    with pytest.raises(BackendError, match="ASSISTANT_LLM_THREADS"):
+        llm_threads()
+    monkeypatch.setenv("ASSISTANT_LLM_THREADS", "0")
+    with pytest.raises(BackendError, match="at least 1"):
+        llm_threads()
+    monkeypatch.delenv("ASSISTANT_LLM_THREADS")
+    assert llm_threads() >= 1
+
+
+def test_a_sentence_half_invented_is_removed_though_its_word_share_passes():
+    # half its content words are the passage's, half the model's own: the sentence share is 0.5, the clause's 0
+    half = "Most victims were recruited through false job offers abroad, which shows that the government must fund more border patrols [1]."
+    ans = verified(fake_answerer(f"In 2019 the agency identified 1,245 victims of trafficking [1]. {half}"), "How were victims recruited?", make_hits())
+    assert "border patrols" not in ans.text and "1,245 victims" in ans.text
+    assert ans.unsupported == [half.replace(" [1]", "")]
+    # the same sentence without the invented clause is kept
+    ans = verified(fake_answerer("Most victims were recruited through false job offers abroad, mostly by acquaintances [1]."),
+                   "How were victims recruited?", make_hits())
+    assert not ans.refused and "false job offers abroad" in ans.text
+
+
+def test_a_bare_figure_is_cited_to_the_passage_that_states_it():
+    ans = verified(fake_answerer("1,245."), "How many victims did the agency identify in 2019?", make_hits())
+    assert not ans.refused and ans.text == "1,245. [1]" and ans.citations[0].chunk_id == "doc-1"
+    ans = verified(fake_answerer("9,999."), "How many victims did the agency identify in 2019?", make_hits())
+    assert ans.refused  # a figure no passage states stays uncited and is removed
+
+
+def test_a_repeated_sentence_is_kept_once():
+    ans = verified(fake_answerer("Shelters offer legal aid and medical care [3]. Labour exploitation was the most common form [2]. "
+                                 "Shelters offer legal aid and medical care [3]."), "What do shelters offer?", make_hits())
+    assert ans.text == "Shelters offer legal aid and medical care [1]. Labour exploitation was the most common form [2]."
+    assert ans.unsupported == []
+
+
+def test_roman_numeral_items_and_us_abbreviations_split_as_a_reader_would():
+    assert answer_sentences("Drivers include: i. Conflict [1]. ii. Weak governance [2].\niv. Poverty [3]") == [
+        "Drivers include:", "Conflict [1].", "Weak governance [2].", "Poverty [3]"]
+    assert answer_sentences("The U.S. Department of State funds shelters [1]. In the U.S. [2] Most are women.") == [
+        "The U.S. Department of State funds shelters [1].", "In the U.S. [2]", "Most are women."]
+
+
+def test_a_sentence_restating_the_reports_title_is_supported_by_the_title():
+    hits = make_hits()
+    for h in hits:
+        h.chunk.title = "Annual report 2019-2020 of the Agency"
+    said = "The Agency's 2019-2020 annual report says shelters offer legal aid and medical care."
+    ans = verified(fake_answerer(said), "What does the Agency's annual report say shelters offer?", hits)
+    assert not ans.refused and ans.citations[0].chunk_id == "doc-3"
+    # the title's year does not vouch for another year
+    ans = verified(fake_answerer(said.replace("2019-2020", "2021")), "What does the Agency's annual report say shelters offer?", hits)
+    assert ans.refused

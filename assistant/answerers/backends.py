@@ -39,7 +39,7 @@ def make_chat_model(
 
     Arguments win over the environment: ``ASSISTANT_LLM_MODEL``, ``ASSISTANT_LLM_BASE_URL`` /
     ``OPENAI_BASE_URL``, ``ASSISTANT_LLM_API_KEY`` / ``OPENAI_API_KEY``, ``OLLAMA_HOST``,
-    ``ASSISTANT_LLM_MODEL_PATH``, ``ASSISTANT_LOCAL_MODEL``. Extra keyword arguments go to the LangChain class.
+    ``ASSISTANT_LLM_MODEL_PATH``, ``ASSISTANT_LOCAL_MODEL``, ``ASSISTANT_LLM_THREADS`` (llama.cpp). Extra keyword arguments go to the LangChain class.
     """
     key = (name or "").strip().lower()
     builders = {"ollama": _ollama, "openai": _openai, "llamacpp": _llamacpp, "local": _local, "fake": _fake}
@@ -135,12 +135,30 @@ def _llamacpp(model, base_url, api_key, temperature, model_path=None, backend="l
     kw.setdefault("n_ctx", 8192)
     kw.setdefault("max_tokens", 512)
     kw.setdefault("n_batch", 512)  # LangChain's default of 8 reads the prompt several times slower
-    kw.setdefault("n_threads", os.cpu_count() or 1)  # llama.cpp's default is half the cores
+    kw.setdefault("n_threads", llm_threads())
     kw.setdefault("verbose", False)
     try:
         return ChatLlamaCpp(model_path=str(path), temperature=temperature, **kw)
     except Exception as exc:  # llama.cpp raises ValueError for unreadable / incompatible files
         raise BackendError(f"{path}: could not load the model: {_one_line(exc)}") from exc
+
+
+def llm_threads() -> int:
+    """llama.cpp's thread count: ``ASSISTANT_LLM_THREADS``, else every core.
+
+    On a machine whose cores other jobs share, one thread was 3-6x faster than two: llama.cpp's
+    threads wait for each other at every layer, so one descheduled thread stalls them all.
+    """
+    value = _env("ASSISTANT_LLM_THREADS")
+    if value:
+        try:
+            n = int(value)
+        except ValueError:
+            raise BackendError(f"ASSISTANT_LLM_THREADS must be a whole number of threads, not {value!r}") from None
+        if n < 1:
+            raise BackendError(f"ASSISTANT_LLM_THREADS must be at least 1, not {n}")
+        return n
+    return os.cpu_count() or 1
 
 
 def local_model_path(model: str | None = None, model_path: str | None = None) -> Path:

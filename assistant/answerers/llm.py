@@ -102,6 +102,7 @@ class LLMAnswerer:
             timings_ms=timings,
             backend=self.name,
             unsupported=[] if citations else uncited(raw),  # an answer citing nothing is refused
+            raw=raw,
         )
 
     def _refusal(self, question: str, hits: list[Hit]) -> Answer:

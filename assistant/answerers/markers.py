@@ -17,6 +17,12 @@ _MARKER = re.compile(_GROUP, re.IGNORECASE)
 _MARKER_RUN = re.compile(rf"[ \t]*{_GROUP}(?:[ \t]*{_GROUP})*", re.IGNORECASE)
 CLEAN_MARKER = re.compile(r"\[(\d+)\]")
 _SENT_END = re.compile(r"([.!?]+[\"'”’)]*)[ \t]+(?=[\"'“‘(\[]?[A-Z0-9])")
+# list bullets at the start of a line: "-", "•", "1.", "2)", "iv.", "(ii)", "a)"
+_LINE_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)]|\(?(?:[ivx]{1,4}|[a-h])[.)])\s+")
+# a roman-numeral item inside a line, after a sentence end or a lead-in: "... include: i. Poverty [1]. ii. Debt [2]."
+_INLINE_ROMAN = re.compile(r"(?<=[.:;!?\]])[ \t]+\(?[ivx]{1,4}[.)][ \t]+(?=\S)")
+_TOKEN_BEFORE = re.compile(r"(\S+)$")
+_LEAD_MARKERS = re.compile(r"(?:\[\d+\]\s*)+")
 
 
 def _expand(group: str) -> list[int]:
@@ -76,15 +82,19 @@ def answer_sentences(text: str) -> list[str]:
     """Split an answer into sentences, keeping each sentence's trailing markers with it.
 
     "A [1]. B. [2] C [3]." gives ["A [1].", "B. [2]", "C [3]."]: a marker run that follows a
-    full stop belongs to the sentence before it. Lines (list items) are separate sentences.
+    full stop belongs to the sentence before it. Lines and list items (roman-numeral items
+    inside a line too) are separate sentences; "U.S. Department" is not a sentence end
+    (``sentences.dot_ends_sentence``), "U.S. [1]" is.
     """
     out: list[str] = []
-    for line in text.splitlines():
-        line = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", line).strip()  # list bullets are not content
+    for line in _INLINE_ROMAN.sub("\n", text).splitlines():
+        line = _LINE_BULLET.sub("", line).strip()  # list bullets are not content
         if not line:
             continue
         pieces, start = [], 0
         for m in _SENT_END.finditer(line):
+            if not _ends_here(line, m):
+                continue
             pieces.append(line[start : m.end(1)])
             start = m.end()
         pieces.append(line[start:])
@@ -97,3 +107,16 @@ def answer_sentences(text: str) -> list[str]:
             if piece:
                 out.append(piece)
     return out
+
+
+def _ends_here(line: str, m: re.Match) -> bool:
+    """Whether the candidate end ``m`` of ``_SENT_END`` ends a sentence: a "." after an abbreviation may not."""
+    from ..sentences import dot_ends_sentence
+
+    if m.group(1).rstrip("\"'”’)") != ".":
+        return True
+    after = line[m.end() :]
+    if _LEAD_MARKERS.match(after):  # a marker after the dot: the model ended its sentence there
+        return True
+    token = _TOKEN_BEFORE.search(line[: m.start(1)])
+    return token is None or dot_ends_sentence(token.group(1).lstrip("\"'“‘([{"), after)

@@ -6,7 +6,9 @@ sentence the passage does not support; an extractive reader can quote a sentence
 made it an answer. :func:`verify_answer` is a chain step applied to every answer, whatever
 wrote it: each sentence is checked against the passages its ``[n]`` markers cite (enough of
 its content words must occur there and every number verbatim, or, with an embedder, it must
-be semantically close to one of the passage's sentences). Unsupported sentences are removed
+be semantically close to one of the passage's sentences), and so must each of its clauses
+(:func:`clauses`): a sentence half copied from the passage and half invented passes the
+whole-sentence share, not the clause test. Unsupported sentences are removed
 from the answer the user sees and listed in ``Answer.unsupported``; citations only they used
 are dropped; an answer left with nothing supported becomes the refusal.
 
@@ -32,6 +34,14 @@ LEXICAL_THRESHOLD = 0.5  # share of a sentence's content words that must occur i
 # scores same-topic sentences highly (an invented claim about shelters vs a shelter passage: ~0.68),
 # so the bar is high; the embedding test is a rescue for paraphrases, not proof of support.
 EMBEDDING_THRESHOLD = 0.7
+# A clause: the text between , ; : ( ) or a joining word, with at least this many content words
+# (shorter pieces join their neighbour: "and rural" is not a claim of its own).
+MIN_CLAUSE_WORDS = 3
+_CLAUSE_BREAK = re.compile(
+    r"\s*(?:[;:()\[\]]|,(?!\d))\s*|\s+(?:and|but|or|which|while|whereas|who|whose|because|although|though|so|thus|hence|"
+    r"yet|as well as|compared with|compared to|including|where|when|whether)\s+",
+    re.IGNORECASE,
+)
 
 
 def _normalise(text: str) -> str:
@@ -58,6 +68,7 @@ class SentenceCheck:
     lexical: float = 0.0
     similarity: float | None = None
     missing_numbers: list[str] = field(default_factory=list)
+    weak_clauses: list[str] = field(default_factory=list)  # clauses the passages do not support
     supported: bool = False
 
 
@@ -69,6 +80,58 @@ def lexical_support(sentence: str, passage: str) -> tuple[float, list[str]]:
     if not words:
         return (1.0 if not missing else 0.0), missing
     return len(words & content_words(passage)) / len(words), missing
+
+
+def titled(title: str, text: str) -> str:
+    """A cited passage as the verifier reads it: its document's title, then its text.
+
+    A model restates the question's frame ("UNODC's 2024 Global Report singles out ..."); the
+    year and name come from the title the citation shows, not from the passage's own words.
+    """
+    return f"{title}\n{text}" if title else text
+
+
+def clauses(sentence: str) -> list[str]:
+    """The sentence cut at punctuation and joining words into clauses of MIN_CLAUSE_WORDS content words or more."""
+    text = strip_markers(sentence)
+    cuts = [0] + [m.start() for m in _CLAUSE_BREAK.finditer(text)] + [len(text)]
+    out: list[str] = []
+    short = ""
+    for a, b in zip(cuts, cuts[1:]):  # each piece keeps the word that joins it on ("which ...")
+        piece = f"{short} {text[a:b].strip(' ,;:()[]')}".strip() if short else text[a:b].strip(" ,;:()[]")
+        if len(content_words(piece)) >= MIN_CLAUSE_WORDS:
+            out.append(piece)
+            short = ""
+        else:
+            short = piece
+    if short:
+        if out:
+            out[-1] = f"{out[-1]} {short}"
+        else:
+            out.append(short)
+    return out
+
+
+def weak_clauses(sentence: str, passage: str, lexical_threshold: float = LEXICAL_THRESHOLD) -> list[str]:
+    """The clauses of ``sentence`` of which fewer than ``lexical_threshold`` of the terms occur in ``passage``.
+
+    A clause's numbers count as terms: a figure copied verbatim is evidence the clause was read there.
+    """
+    have, have_numbers = content_words(passage), numbers_in(passage)
+    weak = []
+    for clause in clauses(sentence):
+        words, nums = content_words(clause), numbers_in(clause)
+        found = len(words & have) + len(nums & have_numbers)
+        if words and found / (len(words) + len(nums)) < lexical_threshold:
+            weak.append(clause)
+    return weak
+
+
+def supports(sentence: str, passage: str, lexical_threshold: float = LEXICAL_THRESHOLD) -> tuple[bool, float]:
+    """(the verifier's lexical test, the share): every number verbatim, enough content words, each clause too."""
+    share, missing = lexical_support(sentence, passage)
+    ok = not missing and share >= lexical_threshold and not weak_clauses(sentence, passage, lexical_threshold)
+    return ok, share
 
 
 def best_span(sentence: str, passage: str) -> tuple[tuple[int, int], float]:
@@ -95,25 +158,25 @@ def _encode(embedder: Any, texts: list[str]):
     return vecs / np.where(norms == 0, 1, norms)
 
 
-def _similarities(embedder: Any, checks: list[SentenceCheck], passages: list[str]) -> list[float]:
-    """Best cosine similarity of each sentence to its cited passages or any sentence in them.
+def _similarities(embedder: Any, items: list[tuple[str, list[int]]], passages: list[str]) -> list[float]:
+    """Best cosine similarity of each text to its cited passages or any sentence in them.
 
-    Sentences are compared with passage sentences too: a whole passage dilutes the one
-    sentence a paraphrase comes from.
+    Texts are compared with passage sentences too: a whole passage dilutes the one sentence a
+    paraphrase comes from.
     """
-    used = sorted({n for c in checks for n in c.cited})
+    used = sorted({n for _, cited in items for n in cited})
     pieces: dict[int, list[str]] = {}
     for n in used:
         text = passages[n - 1]
         pieces[n] = [text] + [text[a:b] for a, b in split_sentences(text) if (a, b) != (0, len(text))]
     flat = [p for n in used for p in pieces[n]]
-    vecs = _encode(embedder, [c.sentence for c in checks] + flat)
-    sent_vecs, rest = vecs[: len(checks)], vecs[len(checks) :]
+    vecs = _encode(embedder, [text for text, _ in items] + flat)
+    item_vecs, rest = vecs[: len(items)], vecs[len(items) :]
     rows, i = {}, 0
     for n in used:
         rows[n] = rest[i : i + len(pieces[n])]
         i += len(pieces[n])
-    return [max(float((rows[n] @ v).max()) for n in c.cited) for c, v in zip(checks, sent_vecs)]
+    return [max(float((rows[n] @ v).max()) for n in cited) for (_, cited), v in zip(items, item_vecs)]
 
 
 def check_sentences(
@@ -131,14 +194,20 @@ def check_sentences(
         if cited:
             joined = "\n".join(passages[n - 1] for n in cited)
             check.lexical, check.missing_numbers = lexical_support(sent, joined)
+            check.weak_clauses = weak_clauses(sent, joined, lexical_threshold)
         checks.append(check)
-    if embedder is not None:
+    if embedder is not None:  # the paraphrase rescue, for whole sentences and for clauses alike
         todo = [c for c in checks if c.cited and not c.missing_numbers and c.lexical < lexical_threshold]
-        if todo:
-            for c, sim in zip(todo, _similarities(embedder, todo, passages)):
+        weak = [(w, c) for c in checks if c.cited and not c.missing_numbers for w in c.weak_clauses]
+        if todo or weak:
+            sims = _similarities(embedder, [(c.sentence, c.cited) for c in todo] + [(w, c.cited) for w, c in weak], passages)
+            for c, sim in zip(todo, sims):
                 c.similarity = sim
+            rescued = {(id(c), w) for (w, c), sim in zip(weak, sims[len(todo) :]) if sim >= embedding_threshold}
+            for c in checks:
+                c.weak_clauses = [w for w in c.weak_clauses if (id(c), w) not in rescued]
     for c in checks:
-        c.supported = bool(c.cited) and not c.missing_numbers and (
+        c.supported = bool(c.cited) and not c.missing_numbers and not c.weak_clauses and (
             c.lexical >= lexical_threshold or (c.similarity is not None and c.similarity >= embedding_threshold)
         )
     return checks
@@ -167,12 +236,18 @@ def repair_citations(text: str, hits: Sequence[Hit], question: str = "", lexical
         for sent in answer_sentences(text):
             if cited_numbers(sent) or not needs_citation(sent) or sent not in text:
                 continue
+            if not content_words(sent):  # a bare figure ("65%."): the first passage that states it
+                figures = numbers_in(sent)
+                best = next((n for n, h in enumerate(hits, 1) if figures <= numbers_in(h.chunk.text)), 0)
+                if best:
+                    text = text.replace(sent, f"{sent} [{best}]", 1)
+                continue
             if not asked & content_words(sent):
                 continue
             best, best_share = 0, lexical_threshold
             for n, h in enumerate(hits, 1):
-                share, missing = lexical_support(sent, h.chunk.text)
-                if not missing and share >= best_share:
+                ok, share = supports(sent, titled(h.chunk.title, h.chunk.text), lexical_threshold)
+                if ok and share >= best_share:
                     best, best_share = n, share
                     if share == 1.0:
                         break
@@ -219,10 +294,17 @@ def verify_answer(
     if answer.refused:
         return answer
     sentences = answer_sentences(answer.text)
-    passages = [c.text for c in answer.citations]
+    passages = [titled(c.title, c.text) for c in answer.citations]
     checks = check_sentences(sentences, passages, embedder, lexical_threshold, embedding_threshold)
     kept, unsupported, text = [], list(answer.unsupported), answer.text
+    seen: set[str] = set()
     for raw, check in zip(sentences, checks):
+        said = _normalise(check.sentence)
+        if said and said in seen:  # a model repeating itself: the sentence is kept once, where it first stood
+            at = text.rfind(raw)
+            text = text[:at] + text[at + len(raw) :] if at >= 0 else ""
+            continue
+        seen.add(said)
         if check.supported or (not check.cited and not needs_citation(check.sentence)):
             kept.append(raw)
             continue
@@ -233,7 +315,7 @@ def verify_answer(
     if not text:
         text = " ".join(kept)
     lines = (" ".join(line.split()) for line in text.splitlines())
-    text = "\n".join(line for line in lines if line.strip(" -*•") and not re.fullmatch(r"\d+[.)]", line))
+    text = "\n".join(line for line in lines if line.strip(" -*•") and not re.fullmatch(r"(?:\d+|[ivx]{1,4}|[a-h])[.)]", line))
     text, order = renumber(text, len(answer.citations))
     citations = []
     for new, old in enumerate(order, 1):

@@ -333,8 +333,13 @@ def run_eval(
     return RunResult(run_dir=run_dir, metrics=metrics, records=records, status=status, failed_thresholds=failed)
 
 
-def ask_all(assistant, questions: list[Question], k: int = 5, judge: Any = None, progress: bool = True, warmup: bool = True) -> list[dict[str, Any]]:
-    """Ask each question as a user would (timed) and score it; one record per question."""
+def ask_all(assistant, questions: list[Question], k: int = 5, judge: Any = None, progress: bool = True, warmup: bool = True,
+            on_answer: Any = None) -> list[dict[str, Any]]:
+    """Ask each question as a user would (timed) and score it; one record per question.
+
+    ``on_answer(question, answer, latency_ms)`` sees each final ``Answer`` (``eval_local`` keeps the
+    model's raw text from it, so a changed verifier can rescore a slow model's run without re-asking).
+    """
     from tqdm import tqdm
 
     depth = max(k, 10)
@@ -348,6 +353,8 @@ def ask_all(assistant, questions: list[Question], k: int = 5, judge: Any = None,
         t0 = time.perf_counter()
         answer = assistant.ask(q.question, history=history, k=k)  # the chain retrieves at least 10; the answer sees k
         latency = (time.perf_counter() - t0) * 1000.0
+        if on_answer is not None:
+            on_answer(q, answer, latency)
         extra: dict[str, Any] = {
             "timings_ms": {n: round(v, 1) for n, v in answer.timings_ms.items()},
             "backend": answer.backend,
