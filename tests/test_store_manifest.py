@@ -65,14 +65,14 @@ def test_store_records_the_encoder_and_refuses_another(corpus, settings):
     store = Store(settings)
     meta = store.chunks_collection().metadata
     want = encoder_meta(settings.embedding_model)
-    assert want == {"embedding_model": "all-MiniLM-L6-v2", "embedding_runtime": "numpy", "embedding_precision": "fp32"}
+    assert want == {"embedding_model": "all-MiniLM-L6-v2", "embedding_runtime": "onnxruntime", "embedding_precision": "int8"}
     assert {k: meta[k] for k in want} == want
-    assert get_embedder(settings).runtime == "numpy fp32"
-    assert store.stats()["embedding_runtime"] == "numpy"
+    assert get_embedder(settings).runtime == "onnxruntime int8"
+    assert store.stats()["embedding_runtime"] == "onnxruntime"
 
     col = store.chunks_collection()
     clean = {k: v for k, v in meta.items() if not k.startswith("hnsw")}
-    col.modify(metadata={**clean, "embedding_runtime": "onnxruntime", "embedding_precision": "int8"})
+    col.modify(metadata={**clean, "embedding_runtime": "numpy", "embedding_precision": "fp32"})
     with pytest.raises(StoreMismatchError) as e:
         Store(settings).chunks_collection()
     msg = str(e.value)
