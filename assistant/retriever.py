@@ -221,11 +221,17 @@ class HybridRetriever(BaseRetriever):
         qvec = self.embedder.encode([query])[0]
         t_embed = time.perf_counter()
 
+        everything = len(allowed) == len(manifest)  # no filter: a filter over every document only costs
+
         def dense_search(n: int) -> list:
-            return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}}) if self.dense_weight else []
+            if not self.dense_weight:
+                return []
+            if everything:
+                return self.store.query(qvec, n, committed=set(shas))
+            return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}})
 
         def lexical_search(n: int) -> list:
-            return index.search(query, n, doc_ids=allowed) if self.lexical_weight else []
+            return index.search(query, n, doc_ids=None if everything else allowed) if self.lexical_weight else []
 
         dense = dense_search(self.fetch_k)
         t_dense = time.perf_counter()

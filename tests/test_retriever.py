@@ -158,3 +158,28 @@ def test_expansion_keeps_a_passage_on_its_own_page():
     assert merged is not None and main_page(merged) == 4  # mostly the next page: search() keeps the chunk as it was
     brief_next = Chunk(chunk_id="c", text="workers in agriculture.", page_start=4, page_end=4, start=0, end=23, index=1, **base)
     assert main_page(merge_with_next(short, brief_next)) == 3
+
+
+def test_unfiltered_dense_search_never_returns_uncommitted_chunks(store_settings, embedder, tmp_path):
+    """With every document allowed, Chroma is searched without a filter (fast); chunks of no committed
+    document version (an ingest in progress, a crash's leftovers) must still never come back."""
+    import shutil
+
+    from assistant.records import Chunk
+
+    shutil.copytree(store_settings.store_dir, tmp_path / "store")
+    s = Settings(store_dir=tmp_path / "store", chroma_host=None)
+    store = Store(s)
+    query = QUERIES[0]
+    before = ids(HybridRetriever(store=store, embedder=embedder).search(query, k=8))
+    qvec = embedder.encode([query])[0]
+    ghosts = [Chunk(chunk_id=f"ghost-{i}", doc_id="ghost", file="ghost.pdf", title="Ghost", text=query,
+                    page_start=1, page_end=1, page_label="1", section="", start=0, end=len(query), index=i)
+              for i in range(3)]
+    store.add_chunks(ghosts, [qvec] * 3, doc_sha="never-committed")  # the nearest possible vectors, no manifest record
+    shas = {d["sha256"] for d in store.documents()}
+    raw = store.query(qvec, 5)
+    assert [c.doc_id for c, _ in raw[:3]] == ["ghost"] * 3  # they do crowd an unchecked search
+    checked = store.query(qvec, 5, committed=shas)
+    assert [c.chunk_id for c, _ in checked] == [c.chunk_id for c, _ in store.query(qvec, 5, where={"doc_sha": {"$in": sorted(shas)}})]
+    assert ids(HybridRetriever(store=Store(s), embedder=embedder).search(query, k=8)) == before
