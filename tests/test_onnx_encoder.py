@@ -1,4 +1,4 @@
-"""OnnxEncoder: the int8 ONNX Runtime encoder must stay close to sentence-transformers, be built once and cached,
+"""OnnxEncoder: the ONNX Runtime encoder must give sentence-transformers' vectors, be built once and cached,
 refuse models it cannot run, and keep torch out of the process."""
 
 from __future__ import annotations
@@ -36,23 +36,34 @@ def enc() -> OnnxEncoder:
     return OnnxEncoder()
 
 
-@pytest.mark.slow  # loads sentence-transformers (torch)
-def test_close_to_sentence_transformers_and_ranks_alike(enc):
+@pytest.fixture(scope="module")
+def reference():
     from sentence_transformers import SentenceTransformer
 
-    ref_model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    return SentenceTransformer(str(bundled_model_path()), device="cpu")
+
+
+@pytest.mark.slow  # loads sentence-transformers (torch)
+def test_matches_sentence_transformers(enc, reference):
     ours = enc.encode(TEXTS)
-    ref = ref_model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    ref = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    assert enc.precision == "fp32"
     assert ours.dtype == np.float32 and ours.shape == (len(TEXTS), 384)
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
-    cos = (ours * ref).sum(axis=1)
-    assert cos.min() >= 0.96 and cos.mean() >= 0.98, cos  # int8: measured min 0.979 on corpus passages
-    # what matters for retrieval: the same order of passages for a question
-    q = "How are victims recruited?"
-    passages = TEXTS[2:]
-    order = lambda e: list(np.argsort(-(e.encode([q]) @ e.encode(passages).T)[0]))  # noqa: E731
-    ref_order = list(np.argsort(-(ref_model.encode([q], normalize_embeddings=True) @ ref_model.encode(passages, normalize_embeddings=True).T)[0]))
-    assert order(enc)[:3] == ref_order[:3]
+    assert (ours * ref).sum(axis=1).min() >= 0.9999
+    assert np.abs(ours - ref).max() < 1e-4
+
+
+@pytest.mark.slow  # a second one-time build (~10-20 s) and torch
+def test_int8_is_built_on_request_and_stays_close(reference):
+    """The benchmarked int8 option: its own cache entry, vectors near (not equal to) fp32's."""
+    int8 = OnnxEncoder(precision="int8")
+    assert int8.graph == cache_file(bundled_model_path(), "int8") != cache_file(bundled_model_path())
+    ours = int8.encode(TEXTS)
+    cos = (ours * reference.encode(TEXTS, normalize_embeddings=True)).sum(axis=1)
+    assert 0.95 <= cos.min() and cos.mean() < 0.9999, cos  # measured 0.979-0.996 on corpus passages
+    with pytest.raises(ValueError):
+        OnnxEncoder(precision="int4")
 
 
 def test_batching_and_order_do_not_change_results(enc):
