@@ -1,9 +1,9 @@
 """Cost as the library grows: 1x, 10x, 50x the shared corpus, embedded and on a `chroma run` server.
 
 A library of size k holds the shared corpus plus k-1 synthetic copies of it: every page of every
-report, in shuffled order, with every content word replaced by a per-copy pseudo-word and every
-number shifted (stop words kept), so no copy deduplicates against another and none shares a
-content term with the originals. Each size is reached by ingesting the new
+report, in shuffled order, with every content word replaced by a per-copy stand-in (a real word
+the originals never use) and every number shifted and marked (stop words kept), so no copy
+deduplicates against another and none shares an indexed term with the originals. Each size is reached by ingesting the new
 copies into the same store. Per size and mode it measures, each phase in a fresh child process
 (so peak memory is the phase's own):
 
@@ -55,39 +55,55 @@ ENV = {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS
 # --------------------------------------------------------------------------- synthetic library
 
 _WORD = re.compile(r"[A-Za-z]+")
-_VOCAB: set[str] = set()  # every lowercase word of the originals: a pseudo-word must not be one
+_POOL: list[str] = []  # stand-in words: real English words (one word piece each) the originals never use
 
 
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
+    """The stop words the lexical index drops (assistant.lexical): the only words copies keep."""
+    from bm25s.stopwords import STOPWORDS_EN
 
-    return frozenset(STOPWORDS_EN_PLUS)
+    return frozenset(STOPWORDS_EN)
 
 
-def _pseudo(word: str, copy: int) -> str:
-    """The copy's stand-in for ``word``: a pronounceable non-word of similar length, same case shape."""
-    low = word.lower()
-    for salt in range(100):
-        rng = random.Random(f"{copy}|{low}|{salt}")
-        syll = max(1, (len(low) + 1) // 2)
-        out = "".join(rng.choice("bdfgklmnprstvz") + rng.choice("aeiou") for _ in range(syll))[: max(2, len(low))]
-        if out not in _VOCAB:
-            break
-    if word.isupper() and len(word) > 1:
-        return out.upper()
-    return out.capitalize() if word[:1].isupper() else out
+def _pool(docs) -> list[str]:
+    """Whole words of the model's vocabulary whose stem no original report uses (nor a stop word)."""
+    if not _POOL:
+        from assistant.onnx_encoder import bundled_model_path
+        from assistant.terms import stem_words
+
+        used = {w.lower() for _, title, pages in docs for t in [title, *pages] for w in _WORD.findall(t)}
+        used_stems = set(stem_words(sorted(used)))
+        words = [w.strip() for w in (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()]
+        words = [w for w in words if w.isalpha() and w.isascii() and len(w) >= 3 and w not in used and w not in _stopwords()]
+        _POOL.extend(w for w, st in zip(words, stem_words(words)) if st not in used_stems)
+    return _POOL
 
 
 def _alter(text: str, copy: int) -> str:
-    """Every content word replaced by the copy's pseudo-word, every number shifted; stop words stay.
+    """Every content word replaced by the copy's stand-in, every number shifted and marked; stop words stay.
 
     Replacing only names and numbers left copies that compete with the originals for every
-    question (same topic words): then "answers to the original corpus stay identical" cannot hold.
-    These copies have the originals' shape (sentences, lengths, sections) and share no content term.
+    question (same topic words); keeping words the index does not drop, or numbers that may
+    equal an original's, let every copy into the BM25 statistics of nearly every question.
+    These copies keep the originals' shape (sentences, word pieces, sections) and share no
+    indexed term with them: "answers to the original corpus stay identical" can be asserted.
     """
-    stop = _stopwords()
-    text = _WORD.sub(lambda m: m.group(0) if m.group(0).lower() in stop else _pseudo(m.group(0), copy), text)
-    return re.sub(r"\d+", lambda m: str(int(m.group(0)) + 7 * copy + 3), text)
+    stop, pool = _stopwords(), _POOL
+    rng_seed = f"copy-{copy}"
+
+    def swap(m: re.Match) -> str:
+        word = m.group(0)
+        low = word.lower()
+        if low in stop:
+            return word
+        h = int(hashlib.sha1(f"{rng_seed}|{low}".encode()).hexdigest()[:12], 16)
+        out = pool[h % len(pool)]
+        if word.isupper() and len(word) > 1:
+            return out.upper()
+        return out.capitalize() if word[:1].isupper() else out
+
+    text = _WORD.sub(swap, text)
+    return re.sub(r"\d+", lambda m: f"{int(m.group(0)) + 7 * copy + 3}x", text)  # "2022" -> "2032x": no original number
 
 
 def original_pages() -> list[tuple[str, str, list[str]]]:
@@ -101,7 +117,7 @@ def original_pages() -> list[tuple[str, str, list[str]]]:
     for txt in sorted((CORPUS / "text").glob("*.txt")):
         parts = [p for p in re.split(r"\n\s*\n", txt.read_text(encoding="utf-8", errors="replace")) if p.strip()]
         docs.append((txt.stem, txt.stem, ["\n\n".join(parts[i : i + 6]) for i in range(0, len(parts), 6)]))
-    _VOCAB.update(w.lower() for _, title, pages in docs for t in [title, *pages] for w in _WORD.findall(t))
+    _pool(docs)
     return docs
 
 
@@ -111,11 +127,11 @@ def write_copy(folder: Path, copy: int, docs) -> None:
     for name, title, pages in docs:
         order = list(range(len(pages)))
         random.Random(f"{copy}-{name}").shuffle(order)
-        body = [f"# {_alter(title, copy)} (edition {copy})\n"]
+        body = [f"# {_alter(title, copy)} {copy}x\n"]
         for n, i in enumerate(order, 1):
             text = _alter(pages[i], copy).strip()
             if text:
-                body.append(f"## Section {n}\n\n{text}\n")
+                body.append(f"## {_alter(f'Section {n}', copy)}\n\n{text}\n")
         (folder / f"{name}-copy{copy:02d}.md").write_text("\n".join(body), encoding="utf-8")
 
 
@@ -377,7 +393,8 @@ def measure(mode: str, size: int, env: dict, on_disk: list[Path], args, pdf: Pat
     row = {
         "mode": mode, "size": size, "docs_added": ing["docs"], "chunks_added": ing["chunks"],
         "ingest_chunks_per_s": ing["chunks"] / ing["seconds"] if ing["seconds"] else None,
-        "ingest_cached": ing["cache_hits"] > 0, "ingest_peak_mb": ing["peak_mb"],
+        "ingest_cached": ing["cache_hits"] > ing["cache_misses"], "cache_hits": ing["cache_hits"],
+        "cache_misses": ing["cache_misses"], "ingest_peak_mb": ing["peak_mb"],
         "store_mb": disk_mb(*on_disk), "reingest_s": ing["reingest_seconds"],
         "add_s": ad["add_seconds"], "add_embed_s": ad["add_embed_seconds"],
         "add_less_embed_s": ad["add_seconds"] - ad["add_embed_seconds"], "delete_s": ad["delete_seconds"],
