@@ -183,3 +183,18 @@ def test_unfiltered_dense_search_never_returns_uncommitted_chunks(store_settings
     checked = store.query(qvec, 5, committed=shas)
     assert [c.chunk_id for c, _ in checked] == [c.chunk_id for c, _ in store.query(qvec, 5, where={"doc_sha": {"$in": sorted(shas)}})]
     assert ids(HybridRetriever(store=Store(s), embedder=embedder).search(query, k=8)) == before
+
+
+def test_a_hit_found_by_bm25_alone_has_its_own_cosine(store_settings, embedder):
+    """Dense scores must not depend on how many other passages were closer (the library's size)."""
+    import numpy as np
+
+    narrow = HybridRetriever(store=Store(store_settings), embedder=embedder, fetch_k=2)
+    query = "suspicious transaction reports filed by banks"
+    hits = narrow.search(query, k=8)
+    assert len(hits) == 8 and all(h.dense_score is not None for h in hits)  # 2 dense candidates, 8 hits
+    q = embedder.encode([query])[0]
+    got = narrow.store.chunks_collection().get(ids=[h.chunk.chunk_id for h in hits], include=["embeddings"])
+    vec = dict(zip(got["ids"], got["embeddings"]))
+    for h in hits:
+        assert h.dense_score == pytest.approx(float(np.asarray(vec[h.chunk.chunk_id]) @ q), abs=1e-4)
