@@ -132,8 +132,11 @@ def numpy_encoder():
     spec = importlib.util.spec_from_file_location("fast_encoder_0c70368", path)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # dataclasses look their module up
-    spec.loader.exec_module(mod)
-    return mod.FastEncoder()
+    try:
+        spec.loader.exec_module(mod)
+        return mod.FastEncoder()
+    except ImportError:  # it needs threadpoolctl and safetensors, no longer dependencies
+        return None
 
 
 def int8_graph() -> Path | None:
