@@ -3,7 +3,7 @@
 A library of size k holds the shared corpus plus k-1 synthetic copies of it: every page of every
 report, in shuffled order, with every content word replaced by a per-copy stand-in (a real word
 the originals never use) and every number shifted and marked (stop words kept), so no copy
-deduplicates against another and none shares an indexed term with the originals. Each size is reached by ingesting the new
+deduplicates against another and none shares an indexed term with the originals or the questions. Each size is reached by ingesting the new
 copies into the same store. Per size and mode it measures, each phase in a fresh child process
 (so peak memory is the phase's own):
 
@@ -55,7 +55,7 @@ ENV = {"HF_HUB_OFFLINE": "1", "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS
 # --------------------------------------------------------------------------- synthetic library
 
 _WORD = re.compile(r"[A-Za-z]+")
-_POOL: list[str] = []  # stand-in words: real English words (one word piece each) the originals never use
+_POOL: list[str] = []  # stand-in words: real English words (one word piece each) neither the originals nor their questions use
 
 
 def _stopwords() -> frozenset[str]:
@@ -66,12 +66,13 @@ def _stopwords() -> frozenset[str]:
 
 
 def _pool(docs) -> list[str]:
-    """Whole words of the model's vocabulary whose stem no original report uses (nor a stop word)."""
+    """Whole words of the model's vocabulary whose stem no original report and no question about them uses."""
     if not _POOL:
         from assistant.onnx_encoder import bundled_model_path
         from assistant.terms import stem_words
 
         used = {w.lower() for _, title, pages in docs for t in [title, *pages] for w in _WORD.findall(t)}
+        used |= {w.lower() for q in original_questions() for w in _WORD.findall(q)}  # questions use other words too
         used_stems = set(stem_words(sorted(used)))
         words = [w.strip() for w in (bundled_model_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()]
         words = [w for w in words if w.isalpha() and w.isascii() and len(w) >= 3 and w not in used and w not in _stopwords()]
@@ -84,9 +85,11 @@ def _alter(text: str, copy: int) -> str:
 
     Replacing only names and numbers left copies that compete with the originals for every
     question (same topic words); keeping words the index does not drop, or numbers that may
-    equal an original's, let every copy into the BM25 statistics of nearly every question.
+    equal an original's, let every copy into the BM25 statistics of nearly every question; a
+    stand-in that is a word of a question ("calendar") makes the copies related to it.
     These copies keep the originals' shape (sentences, word pieces, sections) and share no
-    indexed term with them: "answers to the original corpus stay identical" can be asserted.
+    indexed term with them or their questions: "answers to the original corpus stay identical"
+    can be asserted.
     """
     stop, pool = _stopwords(), _POOL
     rng_seed = f"copy-{copy}"
