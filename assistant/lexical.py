@@ -3,10 +3,13 @@
 Why segments: adding or deleting a document must cost about that document, not the library.
 Each document version gets its own immutable segment (its chunks and their term
 frequencies, tokenised with ``bm25s``' tokenizer and PyStemmer); deleting it drops a folder.
-Scores are computed at query time from *global* statistics (document frequency of each
-query term summed over the segments, chunk count, mean chunk length), so the ranking is
-the one a from-scratch ``bm25s`` index (Lucene BM25, k1 1.5, b 0.75) over all chunks gives
-(tests/test_lexical.py checks it).
+Scores are computed at query time from the statistics of the documents the query touches:
+chunk count, mean chunk length and each query term's document frequency over the segments
+that hold at least one query term. So a document that shares no term with a question cannot
+change its scores (with library-wide statistics, every added report raised every term's idf by
+about log(growth) and reordered passages of the others; measured in benchmarks/bench_scale.py). The ranking equals a from-scratch
+``bm25s`` index (Lucene BM25, k1 1.5, b 0.75) over the chunks of those documents
+(tests/test_lexical.py checks it); on a library where every document touches the question, over all chunks.
 
 The index is derived data kept in step with the store's fingerprint: ``sync`` compares the
 committed documents with ``index.json`` and builds or drops only the segments that differ —
@@ -154,8 +157,8 @@ class LexicalIndex:
         self._pos = {(c.doc_id, c.index): i for i, c in enumerate(self.chunks)}
         lengths = np.concatenate([s.lengths for s in self.segments]) if self.segments else np.zeros(0, np.float32)
         self._n = len(lengths)
-        avg = float(lengths.mean()) if self._n else 1.0
-        self._norm = (K1 * ((1 - B) + B * lengths.astype(np.float64) / max(avg, 1e-9))).astype(np.float64)
+        self._lengths = lengths.astype(np.float64)
+        self._seg_tokens = np.array([float(s.lengths.sum()) for s in self.segments])  # per segment: for avgdl
         self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # merged per term, filled by queries
 
     @property
@@ -220,7 +223,7 @@ class LexicalIndex:
         allowed: Callable[[Chunk], bool] | None = None,
         doc_ids: Iterable[str] | None = None,
     ) -> list[tuple[Chunk, float]]:
-        """Top ``n`` chunks by BM25 (scored on the whole library's statistics).
+        """Top ``n`` chunks by BM25 (scored on the statistics of the documents holding a query term).
 
         ``doc_ids`` restricts the candidates to those documents (cheap: whole segments);
         ``allowed(chunk) -> bool`` restricts them chunk by chunk.
@@ -230,13 +233,20 @@ class LexicalIndex:
         terms = [t for t in tokenize([query])[0]]
         if not terms:
             return []
+        # the documents the query touches: their chunks are the collection the statistics describe
+        touched = [i for i, seg in enumerate(self.segments) if any(t in seg.postings for t in terms)]
+        if not touched:
+            return []
+        n_chunks = float(sum(self._offsets[i + 1] - self._offsets[i] for i in touched))
+        avgdl = max(float(self._seg_tokens[touched].sum()) / n_chunks, 1e-9)
         scores = np.zeros(self._n, dtype=np.float64)
         for term in terms:  # repeated query terms count again, as in bm25s
             rows, tfs = self._merged(term)
             if not len(rows):
                 continue
-            idf = math.log(1 + (self._n - len(rows) + 0.5) / (len(rows) + 0.5))
-            scores[rows] += idf * tfs / (self._norm[rows] + tfs)
+            idf = math.log(1 + (n_chunks - len(rows) + 0.5) / (len(rows) + 0.5))
+            norm = K1 * ((1 - B) + B * self._lengths[rows] / avgdl)
+            scores[rows] += idf * tfs / (norm + tfs)
         if doc_ids is not None:
             keep = set(doc_ids)
             for i, seg in enumerate(self.segments):

@@ -221,11 +221,17 @@ class HybridRetriever(BaseRetriever):
         qvec = self.embedder.encode([query])[0]
         t_embed = time.perf_counter()
 
+        everything = len(allowed) == len(manifest)  # no filter: a filter over every document only costs
+
         def dense_search(n: int) -> list:
-            return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}}) if self.dense_weight else []
+            if not self.dense_weight:
+                return []
+            if everything:
+                return self.store.query(qvec, n, committed=set(shas))
+            return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}})
 
         def lexical_search(n: int) -> list:
-            return index.search(query, n, doc_ids=allowed) if self.lexical_weight else []
+            return index.search(query, n, doc_ids=None if everything else allowed) if self.lexical_weight else []
 
         dense = dense_search(self.fetch_k)
         t_dense = time.perf_counter()
@@ -237,6 +243,8 @@ class HybridRetriever(BaseRetriever):
             order += [i for i in more[0] if i not in fused]
             chunks, fused = {**more[1], **chunks}, {**more[2], **fused}
             scores = ({**more[3][0], **scores[0]}, {**more[3][1], **scores[1]})
+        if self.dense_weight:
+            self._own_cosines(qvec, order[: max(depth, self.k)], scores[0])
         t_fuse = time.perf_counter()
         if timings is not None:
             timings.update(
@@ -293,6 +301,24 @@ class HybridRetriever(BaseRetriever):
             if w and span > 0:
                 total += w * (confidence(x) if self.fusion == "conf" else 1.0) * (x - x.min()) / span
         return {i: float(v) for i, v in zip(ids, total)}
+
+    def _own_cosines(self, qvec, ids: list[str], dense_scores: dict[str, float]) -> None:
+        """Give a passage that BM25 alone brought in its own cosine with the question.
+
+        Otherwise its dense score would be "none" only because ``fetch_k`` other passages
+        were closer, which depends on the rest of the library: at 10x the corpus, one answer
+        about the corpus turned into a refusal because unrelated documents pushed a passage
+        out of the dense top 40 and the gate read its missing cosine as 0.
+        """
+        import numpy as np
+
+        missing = [i for i in ids if i not in dense_scores]
+        vecs = self._vectors(missing)
+        q = np.asarray(qvec, dtype=np.float32)
+        for i in missing:
+            if i in vecs:
+                v = np.asarray(vecs[i], dtype=np.float32)
+                dense_scores[i] = float(v @ q / ((np.linalg.norm(v) * np.linalg.norm(q)) or 1.0))
 
     def _title_vector(self, title: str):
         if title not in self._titles:

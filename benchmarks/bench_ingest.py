@@ -1,7 +1,7 @@
 """Ingest benchmark: our pipeline vs the plain LangChain tutorial pipeline, on ../shared/corpus.
 
 Each pipeline runs in its own subprocess (fresh imports, its own peak memory). Prints pages/s,
-chunks/s, the share of time spent embedding, peak RSS, the ratio to the plain pipeline, and the
+chunks/s, the share of time spent embedding, peak RSS, the chunks/s ratio to the plain pipeline, and the
 time of a re-ingest of the unchanged corpus.
 
     .venv/bin/python benchmarks/bench_ingest.py [--corpus ../shared/corpus]
@@ -97,7 +97,9 @@ def main() -> None:
     print(f"corpus: {corpus}")
     print(line("ours", ours))
     print(line("plain", plain))
-    print(f"ratio ours/plain (wall time): {ours['seconds'] / plain['seconds']:.2f}")
+    speed = (ours["chunks"] / ours["seconds"]) / (plain["chunks"] / plain["seconds"])
+    print(f"ingest speed ours/plain (chunks/s, same run): {speed:.2f}x   (issue 11 asks >= 2.0x)")
+    print(f"wall time ours/plain: {ours['seconds'] / plain['seconds']:.2f}")
     print(f"re-ingest unchanged corpus: {again['seconds']:.2f} s process ({again['ingest_seconds']:.2f} s in ingest), "
           f"{100 * again['seconds'] / ours['seconds']:.1f}% of the first run; skipped {again['skipped']} files")
     if ours["failed"]:

@@ -36,7 +36,10 @@ def make_chunks(n_docs: int, per_doc: int, seed: int = 0) -> list[Chunk]:
 
 
 def reference(chunks: list[Chunk], query: str, n: int) -> list[tuple[str, float]]:
-    """A from-scratch bm25s index over all chunks (what the index was before segments)."""
+    """A from-scratch bm25s index over the chunks of the documents holding a query term."""
+    q = set(tokenize([query])[0])
+    touched = {c.doc_id for c in chunks if q & set(tokenize([chunk_text(c)])[0])}
+    chunks = [c for c in chunks if c.doc_id in touched]
     bm = bm25s.BM25()
     bm.index(bm25s.tokenize([chunk_text(c) for c in chunks], stopwords="english", stemmer=stem_words, show_progress=False),
              show_progress=False)
@@ -92,6 +95,35 @@ def test_restrictions_keep_global_statistics():
     by_chunk = index.search(q, 60, allowed=lambda c: c.index % 2 == 0)
     assert by_chunk and all(c.index % 2 == 0 for c, _ in by_chunk)
     assert index.search("the of and", 5) == []  # stopwords only
+
+
+def _unrelated(n_docs: int, per_doc: int, seed: int) -> list[Chunk]:
+    """Documents sharing no word with WORDS (what bench_scale's synthetic copies are to the corpus)."""
+    rng = random.Random(seed)
+    vocab = ["zorvath", "quimble", "drastop", "fennix", "glorbat", "wuzzle", "plimmer", "krandor"]
+    out = []
+    for d in range(n_docs):
+        for i in range(per_doc):
+            text = " ".join(rng.choice(vocab) for _ in range(rng.randint(5, 60)))
+            out.append(Chunk(chunk_id=f"u{d}-{i}", doc_id=f"u{d}", file=f"unrelated{d:02d}.pdf", title=f"Zorvath {d}",
+                             text=text, page_start=1, page_end=1, page_label="", section="", start=0, end=len(text), index=i))
+    return out
+
+
+def test_documents_sharing_no_query_term_do_not_change_scores():
+    """A library 10x larger in documents unrelated to the question ranks and scores its passages alike."""
+    chunks = make_chunks(4, 20, seed=4)
+    small = LexicalIndex.build(chunks, "fp")
+    big = LexicalIndex.build(chunks + _unrelated(36, 20, seed=5), "fp")
+    for q in QUERIES:
+        a = {c.chunk_id: s for c, s in small.search(q, 80)}  # every chunk of the 4 documents
+        assert len(a) > 20 and a == {c.chunk_id: s for c, s in big.search(q, 80)}  # exactly equal scores
+    # a document that does share a query term is part of the statistics: scores move
+    related = make_chunks(1, 20, seed=6)
+    for c in related:
+        c.doc_id, c.chunk_id = "new", "new-" + c.chunk_id
+    grown = LexicalIndex.build(chunks + related, "fp")
+    assert [s for _, s in small.search(QUERIES[0], 5)] != [s for _, s in grown.search(QUERIES[0], 5)]
 
 
 def test_segment_round_trip(tmp_path):

@@ -158,3 +158,43 @@ def test_expansion_keeps_a_passage_on_its_own_page():
     assert merged is not None and main_page(merged) == 4  # mostly the next page: search() keeps the chunk as it was
     brief_next = Chunk(chunk_id="c", text="workers in agriculture.", page_start=4, page_end=4, start=0, end=23, index=1, **base)
     assert main_page(merge_with_next(short, brief_next)) == 3
+
+
+def test_unfiltered_dense_search_never_returns_uncommitted_chunks(store_settings, embedder, tmp_path):
+    """With every document allowed, Chroma is searched without a filter (fast); chunks of no committed
+    document version (an ingest in progress, a crash's leftovers) must still never come back."""
+    import shutil
+
+    from assistant.records import Chunk
+
+    shutil.copytree(store_settings.store_dir, tmp_path / "store")
+    s = Settings(store_dir=tmp_path / "store", chroma_host=None)
+    store = Store(s)
+    query = QUERIES[0]
+    before = ids(HybridRetriever(store=store, embedder=embedder).search(query, k=8))
+    qvec = embedder.encode([query])[0]
+    ghosts = [Chunk(chunk_id=f"ghost-{i}", doc_id="ghost", file="ghost.pdf", title="Ghost", text=query,
+                    page_start=1, page_end=1, page_label="1", section="", start=0, end=len(query), index=i)
+              for i in range(3)]
+    store.add_chunks(ghosts, [qvec] * 3, doc_sha="never-committed")  # the nearest possible vectors, no manifest record
+    shas = {d["sha256"] for d in store.documents()}
+    raw = store.query(qvec, 5)
+    assert [c.doc_id for c, _ in raw[:3]] == ["ghost"] * 3  # they do crowd an unchecked search
+    checked = store.query(qvec, 5, committed=shas)
+    assert [c.chunk_id for c, _ in checked] == [c.chunk_id for c, _ in store.query(qvec, 5, where={"doc_sha": {"$in": sorted(shas)}})]
+    assert ids(HybridRetriever(store=Store(s), embedder=embedder).search(query, k=8)) == before
+
+
+def test_a_hit_found_by_bm25_alone_has_its_own_cosine(store_settings, embedder):
+    """Dense scores must not depend on how many other passages were closer (the library's size)."""
+    import numpy as np
+
+    narrow = HybridRetriever(store=Store(store_settings), embedder=embedder, fetch_k=2)
+    query = "suspicious transaction reports filed by banks"
+    hits = narrow.search(query, k=8)
+    assert len(hits) == 8 and all(h.dense_score is not None for h in hits)  # 2 dense candidates, 8 hits
+    q = embedder.encode([query])[0]
+    got = narrow.store.chunks_collection().get(ids=[h.chunk.chunk_id for h in hits], include=["embeddings"])
+    vec = dict(zip(got["ids"], got["embeddings"]))
+    for h in hits:
+        assert h.dense_score == pytest.approx(float(np.asarray(vec[h.chunk.chunk_id]) @ q), abs=1e-4)

@@ -65,18 +65,18 @@ def test_store_records_the_encoder_and_refuses_another(corpus, settings):
     store = Store(settings)
     meta = store.chunks_collection().metadata
     want = encoder_meta(settings.embedding_model)
-    assert want == {"embedding_model": "all-MiniLM-L6-v2", "embedding_runtime": "numpy", "embedding_precision": "fp32"}
+    assert want == {"embedding_model": "all-MiniLM-L6-v2", "embedding_runtime": "onnxruntime", "embedding_precision": "fp32"}
     assert {k: meta[k] for k in want} == want
-    assert get_embedder(settings).runtime == "numpy fp32"
-    assert store.stats()["embedding_runtime"] == "numpy"
+    assert get_embedder(settings).runtime == "onnxruntime fp32"
+    assert store.stats()["embedding_runtime"] == "onnxruntime"
 
     col = store.chunks_collection()
     clean = {k: v for k, v in meta.items() if not k.startswith("hnsw")}
-    col.modify(metadata={**clean, "embedding_runtime": "onnxruntime", "embedding_precision": "int8"})
+    col.modify(metadata={**clean, "embedding_runtime": "numpy", "embedding_precision": "fp32"})
     with pytest.raises(StoreMismatchError) as e:
         Store(settings).chunks_collection()
     msg = str(e.value)
-    assert "\n" not in msg and "onnxruntime / int8" in msg and "numpy / fp32" in msg and "store reset" in msg
+    assert "\n" not in msg and "onnxruntime / fp32" in msg and "numpy / fp32" in msg and "store reset" in msg
 
 
 def test_store_from_before_the_record_is_refused(corpus, settings):
