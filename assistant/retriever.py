@@ -226,6 +226,8 @@ class HybridRetriever(BaseRetriever):
         def dense_search(n: int) -> list:
             if not self.dense_weight:
                 return []
+            if index is not None and index.has_vectors:  # exact: HNSW lost the corpus at 50x (lexical.dense)
+                return index.dense(qvec, n, doc_ids=None if everything else allowed)
             if everything:
                 return self.store.query(qvec, n, committed=set(shas))
             return self.store.query(qvec, n, where={"doc_sha": {"$in": shas}})

@@ -243,6 +243,14 @@ class Store:
                 out.append(Chunk.from_metadata(text, meta))
         return sorted(out, key=lambda c: (c.file, c.index))
 
+    def get_vectors(self, doc_id: str, docs: list[dict] | None = None) -> dict[str, list[float]]:
+        """The committed vectors of one document, by chunk id (kept beside the lexical index)."""
+        sha = self.manifest(docs).get(doc_id, {}).get("sha256")
+        if not sha:
+            return {}
+        got = self.chunks_collection().get(where={"$and": [{"doc_id": doc_id}, {"doc_sha": sha}]}, include=["embeddings"])
+        return dict(zip(got["ids"], got["embeddings"]))
+
     def collect_garbage(self, doc_ids=None) -> int:
         """Delete chunks that belong to no committed document version (left by a crash or a replace).
 

@@ -193,3 +193,33 @@ def test_share_is_the_part_of_the_library_that_uses_a_word():
     assert index.share("hotlines") == index.share("hotline")  # stems, as BM25 reads them
     assert index.share("airlines") == 0.0
     assert index.share("the") == 1.0  # a stopword tells nothing
+
+
+def test_segments_keep_vectors_for_an_exact_dense_search(corpus, settings, tmp_path):
+    """The index keeps each committed chunk's vector; its dense search equals Chroma's on a small store."""
+    ingest([corpus], settings, progress=False)
+    store = Store(settings)
+    index = sync(store)
+    assert index.has_vectors and all((lexical_dir(store) / s.name / "vectors.npy").is_file() for s in index.segments)
+    q = np.asarray(store.chunks_collection().get(limit=1, include=["embeddings"])["embeddings"][0], dtype=np.float32)
+    exact = index.dense(q, 5)
+    assert exact[0][1] == pytest.approx(1.0, abs=1e-5)  # the chunk whose vector was asked comes first
+    chroma = store.query(q, 5)
+    assert [c.chunk_id for c, _ in exact] == [c.chunk_id for c, _ in chroma]
+    assert [s for _, s in exact] == pytest.approx([s for _, s in chroma], abs=1e-4)
+    one = index.documents and next(iter(index.documents))
+    assert {c.doc_id for c, _ in index.dense(q, 5, doc_ids={one})} == {one}
+    # the vectors are read back with the segment (a new process loads them from disk)
+    seg = Segment.load(lexical_dir(store), index.segments[0].name, index.segments[0].doc_id, index.segments[0].sha)
+    np.testing.assert_array_equal(seg.vectors, index.segments[0].vectors)
+    # an index from before the vectors were kept (format 1: segments without vectors.npy) gains them
+    base = lexical_dir(store)
+    for s in index.segments:
+        (base / s.name / "vectors.npy").unlink()
+    record = json.loads((base / "index.json").read_text())
+    (base / "index.json").write_text(json.dumps({**record, "format": 1}))
+    import assistant.lexical as lexical
+
+    lexical._LOADED.clear()
+    again = sync(Store(settings))
+    assert again.has_vectors and all((base / s.name / "vectors.npy").is_file() for s in again.segments)
