@@ -56,6 +56,15 @@ def numbers_in(text: str) -> set[str]:
     return {n.replace(",", "") for n in _DIGITS.findall(text)}
 
 
+_PERCENT_AFTER = re.compile(r"\s?(?:%|per ?cent\b|percent\b)", re.I)
+
+
+def figures_as(text: str) -> set[tuple[str, bool]]:
+    """The numbers of ``text`` with whether each is a percentage: ("10", True) for "10 per cent",
+    ("10", False) for "10 people". "10 people" read off "10 per cent" is a misattributed figure."""
+    return {(m.group(0).replace(",", ""), bool(_PERCENT_AFTER.match(text, m.end()))) for m in _DIGITS.finditer(text)}
+
+
 @lru_cache(maxsize=1)
 def _snowball():
     import Stemmer  # PyStemmer: a required dependency

@@ -325,3 +325,13 @@ def test_a_sentence_restating_the_reports_title_is_supported_by_the_title():
     # the title's year does not vouch for another year
     ans = verified(fake_answerer(said.replace("2019-2020", "2021")), "What does the Agency's annual report say shelters offer?", hits)
     assert ans.refused
+
+
+def test_a_share_read_as_a_count_is_not_supported():
+    """The misattributed figure: '10 per cent of the people' restated as '10 people'."""
+    from assistant.answerers.verify import supports
+
+    passage = "The number of people convicted in 2022 represents only 10 per cent of the people investigated in 2020."
+    assert not supports("In 2022, 10 people were convicted of trafficking.", passage)[0]
+    assert supports("In 2022, those convicted were only 10 per cent of the people investigated in 2020.", passage)[0]
+    assert supports("Only 10% of the people investigated in 2020 were convicted in 2022.", passage)[0]

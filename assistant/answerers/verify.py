@@ -25,7 +25,7 @@ from typing import Any
 
 from ..records import Answer, Citation, Hit
 from ..sentences import split_sentences
-from ..terms import content_words, numbers_in
+from ..terms import content_words, figures_as, numbers_in
 from .base import REFUSAL_TEXT, make_citation
 from .markers import CLEAN_MARKER, answer_sentences, cited_numbers, renumber, strip_markers
 
@@ -77,6 +77,9 @@ def lexical_support(sentence: str, passage: str) -> tuple[float, list[str]]:
     plain = strip_markers(sentence)
     words = content_words(plain)
     missing = sorted(numbers_in(plain) - numbers_in(passage))
+    # a figure must stand in the passage as it stands in the sentence: a share as a share, a count as a count
+    missing += sorted({f"{n}%" if pct else n for n, pct in figures_as(plain) - figures_as(passage)} - set(missing) - {
+        f"{n}%" for n in missing})
     if not words:
         return (1.0 if not missing else 0.0), missing
     return len(words & content_words(passage)) / len(words), missing
