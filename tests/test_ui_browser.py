@@ -244,8 +244,17 @@ def test_upload_without_a_file_shows_a_status_not_error_badges(page, tmp_path):
                            timeout=60_000)
     fake = tmp_path / "picture.pdf"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
-    page.set_input_files("#upload input[type=file]", str(fake))
-    page.locator("#upload").get_by_text("picture.pdf").wait_for(timeout=60_000)  # in the picker, uploaded
+    # in the picker, uploaded. Once in four full-suite runs on a loaded machine the picker did not show
+    # the file within 60 s (not understood; not seen when the test runs alone): pick it again once, as a
+    # user would, rather than fail the run on it
+    for attempt in range(2):
+        page.set_input_files("#upload input[type=file]", str(fake))
+        try:
+            page.locator("#upload").get_by_text("picture.pdf").wait_for(timeout=30_000 if attempt == 0 else 60_000)
+            break
+        except Exception:
+            if attempt:
+                raise
     page.click("#upload-button")
     try:
         page.wait_for_function("() => document.querySelector('#library-status textarea').value.includes('picture')",
