@@ -97,17 +97,14 @@ def cache_file(folder: str | Path, precision: str = PRECISION) -> Path:
     return cache_dir() / "onnx" / f"{root.name}-{digest}-ort{onnxruntime.__version__}-{RECIPES[precision]}.onnx"
 
 
-def build(folder: str | Path, target: Path, precision: str = PRECISION) -> None:
-    """Export and fuse (and for int8 quantise) the model in ``folder`` into ``target``, atomically. Imports torch."""
+def export(folder: str | Path, path: Path) -> None:
+    """Export the transformer in ``folder`` (ids, mask, types -> last_hidden_state) to ONNX fp32 at
+    ``path``, dynamic in batch and length, unfused. Imports torch."""
     import warnings
 
-    import onnx
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoModel
 
-    spec = check_model(folder)
     model = AutoModel.from_pretrained(str(folder), attn_implementation="eager").eval()
 
     class Hidden(torch.nn.Module):
@@ -118,18 +115,28 @@ def build(folder: str | Path, target: Path, precision: str = PRECISION) -> None:
         def forward(self, input_ids, attention_mask, token_type_ids):
             return self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     names = ["input_ids", "attention_mask", "token_type_ids"]
     ids = torch.ones(1, 8, dtype=torch.long)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Hidden(model), (ids, ids, torch.zeros_like(ids)), str(path), input_names=names,
+            output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+            dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]},
+        )
+
+
+def build(folder: str | Path, target: Path, precision: str = PRECISION) -> None:
+    """Export and fuse (and for int8 quantise) the model in ``folder`` into ``target``, atomically. Imports torch."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    spec = check_model(folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".build-", dir=target.parent) as tmp:
         fp32, fused, int8 = (Path(tmp) / f for f in ("fp32.onnx", "fused.onnx", "int8.onnx"))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Hidden(model), (ids, ids, torch.zeros_like(ids)), str(fp32), input_names=names,
-                output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]},
-            )
+        export(folder, fp32)
         optimize_model(str(fp32), model_type="bert", num_heads=spec["heads"], hidden_size=spec["hidden"]).save_model_to_file(str(fused))
         if precision == "fp32":
             os.chmod(fused, 0o644)  # a shared cache: readable by other users

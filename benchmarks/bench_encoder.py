@@ -54,28 +54,11 @@ def export_fp32(model_dir: Path) -> Path:
     out = CACHE / "all-MiniLM-L6-v2-fp32.onnx"
     if out.is_file():
         return out
-    import torch
-    from transformers import AutoModel
+    from assistant.onnx_encoder import export
 
-    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager").eval()
-
-    class Hidden(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.m(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    ids = torch.ones(2, 8, dtype=torch.long)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
-    torch.onnx.export(
-        Hidden(model), (ids, ids, torch.zeros_like(ids)), str(tmp), input_names=names,
-        output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]},
-    )
+    export(model_dir, tmp)  # the same export the encoder builds from, left unfused here
     os.replace(tmp, out)
     return out
 
