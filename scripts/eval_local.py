@@ -161,20 +161,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.first:
         sets = [subset(p, *args.first, args.out / "subsets") for p in sets]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
-    runs, table = {}, {}
+    runs = {}
     stop_at = time.monotonic() + args.max_minutes * 60 if args.max_minutes else None
     for b in backends:
         print(f"eval-local: --backend {b} on {', '.join(map(str, sets))}", file=sys.stderr)
         runs[b] = ask_sets(sets, args.corpus, b, args.k, args.out / b, stop_at)
+    write_comparison(runs, backends, args.out, "comparison")
+    return 0
+
+
+def write_comparison(runs: dict[str, list[dict]], backends: list[str], folder: Path, stem: str) -> None:
+    """The per-set table of each backend's figures and sample answers: ``folder/stem.json`` and
+    ``.md``, printed too (``eval_local`` writes "comparison", ``rescore_local`` "rescored")."""
+    table: dict = {}
+    for b in backends:
         for name in dict.fromkeys(r["set"] for r in runs[b]):
             table.setdefault(name, {})[b] = figures(runs[b], name)
-    samples = pick_samples(runs, backends)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "comparison.json").write_text(json.dumps({"table": table, "samples": samples}, indent=2))
+    samples = pick_samples(runs, backends) if backends else []
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{stem}.json").write_text(json.dumps({"table": table, "samples": samples}, indent=2))
     md = comparison_markdown(table, samples, backends)
-    (args.out / "comparison.md").write_text(md + "\n")
+    (folder / f"{stem}.md").write_text(md + "\n")
     print(md)
-    return 0
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_local import REPO, comparison_markdown, default_sets, figures, pick_samples  # noqa: E402
+from eval_local import REPO, default_sets, write_comparison  # noqa: E402
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -63,20 +63,14 @@ def main(argv: list[str] | None = None) -> int:
 
         embedder = get_embedder(Settings())
     backends = [b.strip() for b in args.backends.split(",") if (args.run / b.strip() / "results.jsonl").is_file()]
-    runs, table = {}, {}
+    runs = {}
     for b in backends:
         runs[b], rebuilt = rescore_backend(args.run / b, questions, args.k, embedder)
         print(f"rescore: {b}: {len(runs[b])} records, {rebuilt} rebuilt from the model's raw text", file=sys.stderr)
         with (args.run / b / "rescored.jsonl").open("w") as f:
             for r in runs[b]:
                 f.write(json.dumps(r) + "\n")
-        for name in dict.fromkeys(r["set"] for r in runs[b]):
-            table.setdefault(name, {})[b] = figures(runs[b], name)
-    samples = pick_samples(runs, backends) if backends else []
-    (args.run / "rescored.json").write_text(json.dumps({"table": table, "samples": samples}, indent=2))
-    md = comparison_markdown(table, samples, backends)
-    (args.run / "rescored.md").write_text(md + "\n")
-    print(md)
+    write_comparison(runs, backends, args.run, "rescored")
     return 0
 
 
