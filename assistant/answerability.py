@@ -138,29 +138,11 @@ def _words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z]+", text)}
 
 
-# names reports write short: "the U.S.", "the UK", "EU member States"
-_ALIASES = (
-    (re.compile(r"\bU\.\s?S\.(?:A\.)?|\bUSA?\b|\bAmerica"), ("united", "states")),
-    (re.compile(r"\bU\.\s?K\.|\bUK\b|\bBrit(?:ain|ish)\b"), ("united", "kingdom")),
-    (re.compile(r"\bEU\b"), ("european", "union")),
-    (re.compile(r"\bUN\b"), ("united", "nations")),
-)
-
-
-def name_words(text: str) -> set[str]:
-    """The words names are looked up in: the text's words, and the full names of its abbreviations."""
-    words = _words(text)
-    for rx, full in _ALIASES:
-        if rx.search(text):
-            words.update(full)
-    return words
-
-
 def name_present(name: str, words: set[str]) -> bool:
     """``name`` or a form of it ("Ghanaian" / "Ghana", "Kenyan" / "Kenya") is among ``words``."""
     n = name.lower().replace("’", "'").split("'")[0]
-    if n in words or len(n) < 3 and not name.isupper():
-        return True  # "El" of "El Salvador" is an article: the name's other word carries it
+    if n in words:
+        return True
     if name.isupper() or len(n) < 5:
         return False  # acronyms and short names must match exactly
     for w in words:
@@ -232,9 +214,9 @@ def lacks(ask: Ask, evidence: list[Evidence], rules: frozenset = RULES) -> list[
             if y not in have and not (y in ask.doc_years and y in titled):
                 missing.append(Lack("year", y))
     if "names" in rules:
-        words = name_words(scope + "\n" + "\n".join(e.context for e in evidence))
+        words = _words(scope + "\n" + "\n".join(e.context for e in evidence))
         # the publisher or document a question cites ("the DHS guide", "citing HHS") need only be in the document
-        cited = name_words("\n".join(e.document for e in evidence)) if ask.sources else set()
+        cited = _words("\n".join(e.document for e in evidence)) if ask.sources else set()
         missing += [Lack("name", n) for n in ask.names
                     if not name_present(n, words) and not (n in ask.sources and name_present(n, cited))]
     if "measure" in rules and ask.quantity and not any(answers_measure(ask, e, rules) for e in evidence):

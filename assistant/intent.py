@@ -16,10 +16,9 @@ from .terms import STOP, terms
 
 _QUANTITY = re.compile(
     r"\bhow (?:many|much|often|big|large|long|old)\b|\bwhat (?:share|proportion|percentage|per ?cent|number|amount|"
-    r"fraction|rate|portion|age)\b|\b(?:number|share|proportion|percentage|amount|sum) of\b"
-    r"|^\s*what (?:is|was|were|are) (?:the|its|their) (?:[a-z-]+ )?(?:rate|share|proportion|percentage|total|cost|size)\b",
+    r"fraction|rate|portion|age)\b|\b(?:number|share|proportion|percentage|amount|sum) of\b",
     re.I,
-)  # "what was the response rate": a figure, not a definition
+)
 _PERCENT = re.compile(r"\b(?:share|proportion|percentage|per ?cent|fraction|portion|what rate)\b|%", re.I)
 _MONEY = re.compile(
     r"\b(?:how much (?:money|funding|did|does|do|was|is|were|are)|cost|costs|budget|fund(?:s|ing|ed)?|spen[dt]|"
