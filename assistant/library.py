@@ -139,13 +139,25 @@ class Library:
                     log: Callable[[str], None] | None = None) -> UploadResult:
         """Check and save each (temp path, original name) upload into sources/uploads/, then ingest them.
 
-        Rejected files are reported and skipped; the rest are ingested in one run.
+        Rejected files are reported and skipped; the rest are ingested in one run. The same file
+        picked twice (a browser's multi-file picker keeps both) counts once.
         """
+        import hashlib
+
         from .uploads import save_upload
 
         res = UploadResult()
         paths: list[Path] = []
+        seen: set[tuple[str, str]] = set()
         for tmp, name in files:
+            try:
+                with open(tmp, "rb") as fh:
+                    key = (name, hashlib.file_digest(fh, "sha256").hexdigest())
+            except OSError:
+                key = (name, str(tmp))  # unreadable: save_upload says why
+            if key in seen:
+                continue
+            seen.add(key)
             try:
                 paths.append(save_upload(tmp, name, self.uploads_dir))
             except LoadError as e:

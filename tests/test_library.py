@@ -32,7 +32,9 @@ def test_upload_list_delete_keeps_the_lexical_index_in_step(settings, tmp_path):
     bad = tmp_path / "incoming" / "fake.pdf"
     bad.write_bytes(b"not a pdf at all")
 
-    res = lib.add_uploads([(up, "PPP compendium.pdf"), (bad, "fake.pdf")])
+    twice = tmp_path / "incoming" / "tmp456.pdf"  # the same file picked twice: one line, one document
+    twice.write_bytes(bad.read_bytes())
+    res = lib.add_uploads([(up, "PPP compendium.pdf"), (bad, "fake.pdf"), (twice, "fake.pdf")])
     assert res.saved == ["PPP_compendium.pdf"]
     assert res.rejected == ["fake.pdf: not a PDF (no %PDF- header)"]
     assert res.message().splitlines() == ["fake.pdf: not a PDF (no %PDF- header)", "Ingested uploads/PPP_compendium.pdf."]

@@ -21,8 +21,9 @@ PLACEHOLDER = (
 )
 QUEUE_HTML = '<div class="busy"><span class="spinner"></span><span class="busy-text"></span></div><ol class="waiting"></ol>'
 DONE_JS = "() => { window.__assistantDone && window.__assistantDone(); }"
-ASK_JS = "(q) => { window.__assistantAsk(q); return ''; }"
-EXAMPLE_JS = "(q) => { window.__assistantAsk(q); return null; }"  # an example is asked at once, like a typed one
+ASK_JS = ("(q) => { if (window.__assistantAsk) window.__assistantAsk(q); "  # queue.js not loaded yet: keep it
+          "else (window.__assistantEarly = window.__assistantEarly || []).push(q); return ''; }")
+EXAMPLE_JS = ASK_JS.replace("return ''", "return null")  # an example is asked at once, like a typed one
 
 
 @cache

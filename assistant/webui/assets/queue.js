@@ -1,7 +1,9 @@
 // Questions wait here, in the page, so none is lost while an answer is pending (gr.HTML js_on_load).
-// Ask / Enter hands the box's text to window.__assistantAsk and empties the box at once; the
+// Ask / Enter take the box's text and empty the box in the same DOM event (capture phase, before
+// Gradio sees it), so text typed right after cannot be read twice or wiped by a late reply; the
 // question is listed below the chat until its turn, and the queue feeds the hidden
-// #next-question box and #run-button one question at a time, in order.
+// #next-question box and #run-button one question at a time, in order. Gradio's own submit/click
+// handlers (ASK_JS) remain as the fallback and buffer in window.__assistantEarly until this loads.
 const waiting = [];
 let current = null;
 
@@ -34,5 +36,31 @@ window.__assistantAsk = (q) => {
   q = (q || '').trim();
   if (q) { waiting.push(q); render(); next(); }
 };
+const takeBox = () => {
+  const box = document.querySelector('#question textarea');
+  if (!box) return;
+  const q = box.value;
+  box.value = '';
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  window.__assistantAsk(q);
+};
+
+if (!window.__assistantKeys) {  // once per page, even if this component is mounted again
+  window.__assistantKeys = true;
+  document.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || e.shiftKey || e.isComposing || !e.target.closest('#question textarea')) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    takeBox();
+  }, true);
+  document.addEventListener('click', (e) => {
+    if (!e.target.closest('#ask-button')) return;
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    takeBox();
+  }, true);
+}
+(window.__assistantEarly || []).splice(0).forEach((q) => window.__assistantAsk(q));
+
 window.__assistantDone = () => { current = null; render(); next(); };
 window.__assistantPending = () => waiting.length + (current === null ? 0 : 1);
