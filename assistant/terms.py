@@ -65,6 +65,30 @@ def figures_as(text: str) -> set[tuple[str, bool]]:
     return {(m.group(0).replace(",", ""), bool(_PERCENT_AFTER.match(text, m.end()))) for m in _DIGITS.finditer(text)}
 
 
+def figure_contexts(text: str, radius: int) -> dict[tuple[str, bool], list[frozenset[str]]]:
+    """Each figure of ``text`` (years aside), keyed (number, is a percentage), with per occurrence
+    the content words among the ``radius`` words (figures skipped) each side of it in its own sentence: what the figure counts or
+    measures ("16,554 likely victims")."""
+    from .sentences import split_sentences
+
+    out: dict[tuple[str, bool], list[frozenset[str]]] = {}
+    for a, b in split_sentences(text) or [(0, len(text))]:
+        sentence = text[a:b]
+        toks = [(m.group(0), m.end()) for m in WORD.finditer(sentence)]
+        for i, (t, end) in enumerate(toks):
+            if not t[0].isdigit():
+                continue
+            n = t.rstrip("%").replace(",", "")
+            if YEAR.fullmatch(n):  # a year frames a claim; what it counts is not at stake
+                continue
+            pct = t.endswith("%") or bool(_PERCENT_AFTER.match(sentence, end))
+            before = [w for w, _ in toks[:i] if not w[0].isdigit()][-radius:]  # words, not figures, count
+            after = [w for w, _ in toks[i + 1 :] if not w[0].isdigit()][:radius]
+            near = before + after
+            out.setdefault((n, pct), []).append(frozenset(content_words(" ".join(near))))
+    return out
+
+
 @lru_cache(maxsize=1)
 def _snowball():
     import Stemmer  # PyStemmer: a required dependency

@@ -9,7 +9,10 @@ probe measures that without a model:
 - invented variants: the first half of each reference sentence, joined as a model joins a gloss
   (", which", ", and", "; ", ", while", " because", " so that", " to ensure that"), to the second half of a
   reference sentence from another document, its numbers dropped so that only the word test can
-  catch it (the verifier should remove these).
+  catch it (the verifier should remove these);
+- misread figures: each reference sentence with a figure (years aside), that figure replaced by
+  another figure of the same kind (count or share) printed on the same gold page, as a model
+  reads the wrong number off the page (the verifier should remove these).
 
 Prints kept / total for both, lexically and with the embedding rescue (as the chain runs it).
 
@@ -65,6 +68,27 @@ def invented(refs: list[tuple[str, str, str]], seed: int = 7) -> list[tuple[str,
     return out
 
 
+def misread(refs: list[tuple[str, str, str]], seed: int = 7) -> list[tuple[str, str]]:
+    """(variant, page) for each reference sentence with a figure: the figure swapped for another of the page's."""
+    from assistant.terms import figure_contexts
+
+    rng = random.Random(seed)
+    out = []
+    for sent, page, _ in refs:
+        mine = figure_contexts(sent, 0)
+        if not mine:
+            continue
+        (n, pct) = sorted(mine)[0]
+        others = sorted(f for f in figure_contexts(page, 0) if f[1] == pct and f[0] not in {m for m, _ in mine})
+        if not others:
+            continue
+        m = rng.choice(others)[0]
+        swapped = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", m, sent.replace(f"{int(n):,}" if n.isdigit() else n, n), count=1)
+        if swapped != sent:
+            out.append((swapped, page))
+    return out
+
+
 def kept(pairs: list[tuple[str, str]], embedder) -> int:
     from assistant.answerers.verify import check_sentences
 
@@ -83,10 +107,12 @@ def main(argv: list[str] | None = None) -> int:
 
     refs = reference_sentences(args.sets, args.corpus)
     fakes = invented(refs)
+    misreads = misread(refs)
     ref_pairs = [(s, page) for s, page, _ in refs]
     print(f"{len(refs)} reference sentences from {', '.join(p.name for p in args.sets)}")
     for label, emb in (("lexical only", None), ("with the embedder", get_embedder())):
-        print(f"{label}: reference kept {kept(ref_pairs, emb)}/{len(refs)}, invented kept {kept(fakes, emb)}/{len(fakes)}")
+        print(f"{label}: reference kept {kept(ref_pairs, emb)}/{len(refs)}, invented kept {kept(fakes, emb)}/{len(fakes)}, "
+              f"misread figures kept {kept(misreads, emb)}/{len(misreads)}")
     if args.show:
         from assistant.answerers.verify import check_sentences
 

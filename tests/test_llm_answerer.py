@@ -335,3 +335,22 @@ def test_a_share_read_as_a_count_is_not_supported():
     assert not supports("In 2022, 10 people were convicted of trafficking.", passage)[0]
     assert supports("In 2022, those convicted were only 10 per cent of the people investigated in 2020.", passage)[0]
     assert supports("Only 10% of the people investigated in 2020 were convicted in 2022.", passage)[0]
+
+
+def test_a_figure_read_off_something_else_is_not_supported():
+    """The guide's case: an ISBN read as dollars; and a chart axis's bare '10' read as a count of people."""
+    from assistant.answerers.verify import misattributed, supports
+
+    passage = ("ISBN 978-92-1-133022-3. In 2021 the fund granted 4,000 dollars to 12 shelters.\n"
+               "Figure 2. Cases per month 10 15 20 25. Only 10 per cent of identified victims were men.")
+    assert misattributed("The fund granted 978 dollars to shelters.", passage) == ["978"]
+    assert not supports("The fund granted 978 dollars to shelters.", passage)[0]
+    assert supports("The fund granted 4,000 dollars to 12 shelters in 2021.", passage)[0]
+    assert misattributed("Only 10 victims identified were men.", passage) == ["10"]  # the axis's 10 counts nothing
+    assert misattributed("Only 10% of identified victims were men.", passage) == []
+    # a figure that stands bare among figures (a table cell) cannot be judged by its neighbours
+    assert misattributed("Reported cases reached 1,377 in 2021.", "Cases reported\n2020 2021\n1,204 1,377") == []
+    table = "Region 2020 2021\nAfrica 1,204 1,377\nEurope 880 912"  # a row names what its cells count
+    assert misattributed("Reported cases in Africa reached 1,377 in 2021.", table) == []
+    assert misattributed("Reported cases in Europe reached 1,377 in 2021.", table) == ["1377"]
+    assert misattributed("There were 912.", "Europe reported 912 cases.") == []  # nothing said beside it

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..records import Answer, Citation, Hit
 from ..sentences import split_sentences
-from ..terms import content_words, figures_as, numbers_in
+from ..terms import content_words, figure_contexts, figures_as, numbers_in
 from .base import REFUSAL_TEXT, make_citation
 from .markers import CLEAN_MARKER, answer_sentences, cited_numbers, renumber, strip_markers
 
@@ -80,9 +80,29 @@ def lexical_support(sentence: str, passage: str) -> tuple[float, list[str]]:
     # a figure must stand in the passage as it stands in the sentence: a share as a share, a count as a count
     missing += sorted({f"{n}%" if pct else n for n, pct in figures_as(plain) - figures_as(passage)} - set(missing) - {
         f"{n}%" for n in missing})
+    missing += [n for n in misattributed(plain, passage) if n not in missing and f"{n}%" not in missing]
     if not words:
         return (1.0 if not missing else 0.0), missing
     return len(words & content_words(passage)) / len(words), missing
+
+
+SENTENCE_RADIUS = 12  # words each side of a figure in the answer sentence (its whole sentence) ...
+PASSAGE_RADIUS = 8  # ... that must share a content word with the same figure's surroundings in the passage
+
+
+def misattributed(sentence: str, passage: str) -> list[str]:
+    """Figures of ``sentence`` that ``passage`` has only beside other things, or only as the other
+    kind (share or count): "$978" read off an ISBN, "10 people" off a chart axis's "10" or off "10
+    per cent". A figure whose sentence names nothing beside it, or that stands bare among figures
+    in the passage (a table cell), is judged by the number alone."""
+    where = figure_contexts(passage, PASSAGE_RADIUS)
+    out = []
+    for (n, pct), near in figure_contexts(sentence, SENTENCE_RADIUS).items():
+        said = frozenset().union(*near)
+        seen = where.get((n, pct), [])  # a bare table cell (nothing but figures around it) cannot tell
+        if said and seen and all(seen) and not any(said & ctx for ctx in seen):
+            out.append(f"{n}%" if pct else n)
+    return sorted(out)
 
 
 def titled(title: str, text: str) -> str:
