@@ -357,3 +357,11 @@ def test_cross_site_rule(method, headers, refused):
     from assistant.webui.csrf import is_cross_site
 
     assert is_cross_site(method, headers) is refused
+
+
+def test_removed_sentences_are_counted_under_the_answer_never_shown():
+    invented = "The fund granted 978 dollars."
+    line = render.removed_line([invented, "Another claim."])
+    assert "2 sentences of the model's answer were removed" in line and invented not in line
+    assert "1 sentence of the model's answer was removed" in render.removed_line([invented])
+    assert render.removed_line([]) == "" and render.removed_line(None) == ""

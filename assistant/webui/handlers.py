@@ -174,7 +174,8 @@ def respond(ctx: Context, message, chat, session, backend, model, base_url, k, f
     new = replace(session, history=session.history + [(message, answer.text)], turns=session.turns + [turn])
     n = len(new.turns) - 1
     chat[-1] = {"role": "assistant",
-                "content": render.answer_markdown(text, [c.n for c in cites], n) + render.timings_line(answer.timings_ms)}
+                "content": render.answer_markdown(text, [c.n for c in cites], n) + render.removed_line(answer.unsupported)
+                + render.timings_line(answer.timings_ms)}
     yield chat, new, sources_for(new, n), render.empty_page_html(), export(ctx, new)
 
 

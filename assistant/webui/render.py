@@ -119,6 +119,17 @@ def timings_line(timings: dict[str, float] | None) -> str:
     return f"\n\n<sub class=\"timings\">{' · '.join(parts)}</sub>" if parts else ""
 
 
+def removed_line(unsupported: Iterable[str] | None) -> str:
+    """Says that the verifier removed sentences no cited passage supports (a model's answer), and
+    how many; their text is not shown: it is what the reports do not say."""
+    n = len(list(unsupported or []))
+    if not n:
+        return ""
+    what = ("1 sentence of the model's answer was removed: no cited passage supports it." if n == 1 else
+            f"{n} sentences of the model's answer were removed: no cited passage supports them.")
+    return f"\n\n<sub class=\"removed\">{what}</sub>"
+
+
 def highlight(text: str, span: Iterable[int] | None) -> str:
     """Escaped passage with the supporting span wrapped in ``<mark>``."""
     text = text or ""
