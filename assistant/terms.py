@@ -67,8 +67,8 @@ def figures_as(text: str) -> set[tuple[str, bool]]:
 
 def figure_contexts(text: str, radius: int) -> dict[tuple[str, bool], list[frozenset[str]]]:
     """Each figure of ``text`` (years aside), keyed (number, is a percentage), with per occurrence
-    the content words among the ``radius`` words (figures skipped) each side of it in its own sentence: what the figure counts or
-    measures ("16,554 likely victims")."""
+    the content words among the ``radius`` words (figures skipped) each side of it in its own
+    sentence: what the figure counts or measures ("16,554 likely victims")."""
     from .sentences import split_sentences
 
     out: dict[tuple[str, bool], list[frozenset[str]]] = {}

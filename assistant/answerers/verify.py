@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from ..records import Answer, Citation, Hit
@@ -92,17 +93,25 @@ PASSAGE_RADIUS = 8  # ... that must share a content word with the same figure's 
 
 def misattributed(sentence: str, passage: str) -> list[str]:
     """Figures of ``sentence`` that ``passage`` has only beside other things, or only as the other
-    kind (share or count): "$978" read off an ISBN, "10 people" off a chart axis's "10" or off "10
-    per cent". A figure whose sentence names nothing beside it, or that stands bare among figures
-    in the passage (a table cell), is judged by the number alone."""
-    where = figure_contexts(passage, PASSAGE_RADIUS)
+    kind (share or count): "$978" read off an ISBN, "10 people" off a chart's "Cases per month 10
+    15 20" or off "10 per cent". A figure whose sentence names nothing beside it, or that stands
+    bare among figures in the passage (a table cell, an axis tick on its own line), is judged by
+    the number alone."""
+    where = _passage_figures(passage)
     out = []
     for (n, pct), near in figure_contexts(sentence, SENTENCE_RADIUS).items():
         said = frozenset().union(*near)
-        seen = where.get((n, pct), [])  # a bare table cell (nothing but figures around it) cannot tell
+        seen = where.get((n, pct), [])
         if said and seen and all(seen) and not any(said & ctx for ctx in seen):
             out.append(f"{n}%" if pct else n)
     return sorted(out)
+
+
+@lru_cache(maxsize=256)
+def _passage_figures(passage: str) -> dict[tuple[str, bool], list[frozenset[str]]]:
+    """A passage's figures with their surroundings: read once, though every answer sentence (and
+    citation repair, every passage for every sentence) asks."""
+    return figure_contexts(passage, PASSAGE_RADIUS)
 
 
 def titled(title: str, text: str) -> str:
