@@ -83,7 +83,8 @@ def misread(refs: list[tuple[str, str, str]], seed: int = 7) -> list[tuple[str, 
         if not others:
             continue
         m = rng.choice(others)[0]
-        swapped = re.sub(rf"(?<![\d.,]){re.escape(n)}(?![\d])", m, sent.replace(f"{int(n):,}" if n.isdigit() else n, n), count=1)
+        plain = sent.replace(f"{int(n):,}", n) if n.isdigit() else sent  # "16,554" as written -> "16554"
+        swapped = re.sub(rf"(?<![\d.,]){re.escape(n)}(?!\d)", m, plain, count=1)
         if swapped != sent:
             out.append((swapped, page))
     return out
